@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "deltagen",
+    products: [
+        .executable(name: "deltagen", targets: ["deltagen"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries, found with pkg-config. Each module map wraps one C library.
+        .systemLibrary(name: "CGLib", pkgConfig: "gio-2.0",
+                       providers: [.apt(["libglib2.0-dev"])]),
+        .systemLibrary(name: "CLibOSTree", pkgConfig: "ostree-1",
+                       providers: [.apt(["libostree-dev"])]),
+        .systemLibrary(name: "CLZMA", pkgConfig: "liblzma",
+                       providers: [.apt(["liblzma-dev"])]),
+        // Header-only wrappers for Linux calls Swift's Glibc module lacks (renameat2).
+        .systemLibrary(name: "CLinuxShim"),
+
+        // The wire format: pure Swift plus liblzma and GLib's SHA-256, no repository access.
+        .target(name: "DeltaFormat", dependencies: ["CLZMA", "CGLib"]),
+        // The only module that calls libostree.
+        .target(name: "OSTreeRepo", dependencies: ["CLibOSTree", "CGLib", "DeltaFormat"]),
+        // The generator: tree diff, object plans, part packing, atomic writing.
+        .target(name: "DeltaCompiler", dependencies: ["DeltaFormat", "OSTreeRepo", "CLinuxShim"]),
+        .executableTarget(name: "deltagen", dependencies: [
+            "DeltaCompiler", "DeltaFormat", "OSTreeRepo",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "DeltaFormatTests", dependencies: ["DeltaFormat", "CGLib"]),
+        .testTarget(name: "CompatibilityTests", dependencies: ["DeltaFormat"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,13 @@
+#ifndef DELTAGEN_CLINUXSHIM_H
+#define DELTAGEN_CLINUXSHIM_H
+/* Linux calls that Swift's Glibc module does not export. Header-only: nothing to link. */
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Atomically swaps two paths (renameat2 RENAME_EXCHANGE), so a regenerated delta replaces
+   the old one without a moment where neither or half of one is visible. */
+static inline int deltagen_rename_exchange(const char *a, const char *b) {
+    return (int)syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 2 /* RENAME_EXCHANGE */);
+}
+#endif

@@ -1,0 +1,92 @@
+import DeltaFormat
+import OSTreeRepo
+
+/// The objects reachable from one commit, in a stable walk order (format §9.2).
+///
+/// Only names and one path per content object are kept, never content, so a commit
+/// of any size costs a few dozen bytes per object.
+public struct ReachableObjects {
+    public var commit: Checksum
+    /// The commit, then dirtrees and dirmetas in depth-first, name-sorted order, each once.
+    public var metadata: [ObjectName] = []
+    /// Content objects in the order the walk first meets them, each once.
+    public var content: [Checksum] = []
+    /// The first path (relative, `/`-separated) each content object was found at.
+    public var firstPath: [Checksum: String] = [:]
+
+    public var all: Set<ObjectName> {
+        var set = Set(metadata)
+        for c in content { set.insert(ObjectName(c, .file)) }
+        return set
+    }
+}
+
+public enum WalkError: Error, CustomStringConvertible {
+    case missing(ObjectName, underlying: String)
+    case corrupt(ObjectName, actual: Checksum)
+    case malformed(ObjectName, String)
+
+    public var description: String {
+        switch self {
+        case .missing(let o, let why): return "object \(o) is missing from the repository (\(why))"
+        case .corrupt(let o, let actual): return "object \(o) is corrupt: its bytes hash to \(actual.hex)"
+        case .malformed(let o, let why): return "object \(o) is malformed: \(why)"
+        }
+    }
+}
+
+public enum CommitWalker {
+    /// Walks `commit` in `repo`. Every metadata object read is checked against its checksum.
+    public static func walk(_ repo: Repository, commit: Checksum) throws -> ReachableObjects {
+        var result = ReachableObjects(commit: commit)
+        var seen = Set<ObjectName>()
+        let commitName = ObjectName(commit, .commit)
+        let commitObject: CommitObject
+        do {
+            commitObject = try CommitObject(decoding: try load(repo, commitName))
+        } catch let e as DeltaFormatError {
+            throw WalkError.malformed(commitName, e.description)
+        }
+        result.metadata.append(commitName)
+        seen.insert(commitName)
+
+        // Explicit stack instead of recursion: trees can be arbitrarily deep.
+        var stack: [(tree: Checksum, meta: Checksum, path: String)] = [(commitObject.rootTree, commitObject.rootMeta, "")]
+        while let (treeSum, metaSum, path) = stack.popLast() {
+            let meta = ObjectName(metaSum, .dirMeta)
+            if seen.insert(meta).inserted {
+                _ = try load(repo, meta)
+                result.metadata.append(meta)
+            }
+            let treeName = ObjectName(treeSum, .dirTree)
+            guard seen.insert(treeName).inserted else { continue }
+            let tree: DirTreeObject
+            do {
+                tree = try DirTreeObject(decoding: try load(repo, treeName))
+            } catch let e as DeltaFormatError {
+                throw WalkError.malformed(treeName, e.description)
+            }
+            result.metadata.append(treeName)
+            for file in tree.files where result.firstPath[file.checksum] == nil {
+                result.firstPath[file.checksum] = path + "/" + file.name
+                result.content.append(file.checksum)
+            }
+            for dir in tree.directories.reversed() {
+                stack.append((dir.tree, dir.meta, path + "/" + dir.name))
+            }
+        }
+        return result
+    }
+
+    private static func load(_ repo: Repository, _ object: ObjectName) throws -> [UInt8] {
+        let bytes: [UInt8]
+        do {
+            bytes = try repo.loadMetadata(object)
+        } catch let e as GLibError {
+            throw WalkError.missing(object, underlying: e.message)
+        }
+        let actual = SHA256Hasher.digest(bytes)
+        guard actual == object.checksum else { throw WalkError.corrupt(object, actual: actual) }
+        return bytes
+    }
+}

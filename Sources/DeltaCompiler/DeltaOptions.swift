@@ -1,0 +1,49 @@
+import DeltaFormat
+import Glibc
+
+/// Settings for one delta. Defaults are ostree's (format §9.1), sizes in bytes.
+public struct DeltaOptions: Sendable {
+    /// New regular files whose object stream is larger than this become fallbacks; 0 disables them.
+    public var minFallbackSize: UInt64 = 4_000_000
+    /// A part is closed before an object that would take its payload past this size.
+    public var maxChunkSize: Int = 32_000_000
+    /// Embed the parts in the superblock instead of writing part files.
+    public var inline = false
+    /// Write the superblock here (parts beside it) instead of into the repo's `deltas/`.
+    public var filename: String?
+    /// Do nothing when the repo already holds the delta.
+    public var ifNotExists = false
+    /// Superblock timestamp; nil means the TO commit's own timestamp, so output is reproducible.
+    public var timestamp: UInt64?
+    /// Parts compressed at once; each in-flight part holds its payload in memory.
+    public var jobs: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    public var xzPreset: UInt32 = XZ.defaultPreset
+
+    public init() {}
+}
+
+/// What was generated, for the summary line and `--json`.
+public struct DeltaReport: Codable, Sendable {
+    public var name: String
+    public var from: String?
+    public var to: String
+    /// Where the superblock was written.
+    public var superblockPath: String
+    public var inline: Bool
+    public var parts: Int
+    /// Sum of part file sizes (what `show` calls Total Part Size).
+    public var partBytes: UInt64
+    /// Sum of part payload sizes.
+    public var partUncompressedBytes: UInt64
+    public var fallbacks: Int
+    public var fallbackBytes: UInt64
+    public var fallbackUncompressedBytes: UInt64
+    /// Objects carried in parts.
+    public var objects: Int
+    /// Parts plus fallbacks: `show`'s Total Size.
+    public var totalBytes: UInt64
+    /// `show`'s Total Uncompressed Size.
+    public var totalUncompressedBytes: UInt64
+    public var superblockBytes: UInt64
+    public var elapsedSeconds: Double
+}

@@ -1,0 +1,60 @@
+import DeltaFormat
+import Dispatch
+import Foundation
+
+/// Compresses finished parts on up to `jobs` threads while the packer fills the next one.
+///
+/// `submit` blocks while `jobs` parts are already in flight, which bounds memory to about
+/// `jobs` payloads. Results are stored by part index, so scheduling never changes the output.
+final class PartCompressor {
+    struct Result {
+        var header: PartHeader
+        /// The part file's bytes, kept only for inline deltas.
+        var inlineBytes: [UInt8]?
+    }
+
+    private let queue = DispatchQueue(label: "deltagen.compress", attributes: .concurrent)
+    private let group = DispatchGroup()
+    private let slots: DispatchSemaphore
+    private let lock = NSLock()
+    private var results: [Int: Result] = [:]
+    private var firstError: Error?
+    private let preset: UInt32
+    private let keepInline: Bool
+    private let directory: String
+
+    init(jobs: Int, preset: UInt32, inline: Bool, directory: String) {
+        slots = DispatchSemaphore(value: max(1, jobs))
+        self.preset = preset
+        keepInline = inline
+        self.directory = directory
+    }
+
+    func submit(index: Int, payload: PartPayload, objects: [ObjectName]) {
+        slots.wait()
+        group.enter()
+        queue.async { [self] in
+            defer {
+                slots.signal()
+                group.leave()
+            }
+            do {
+                let body = payload.serialized()
+                let file = try PartFile.encode(body, preset: preset)
+                let header = PartHeader(checksum: SHA256Hasher.digest(file), size: UInt64(file.count),
+                                        uncompressedSize: UInt64(body.count), objects: objects)
+                if !keepInline { try FileOps.writeNewFile("\(directory)/\(index)", file) }
+                lock.withLock { results[index] = Result(header: header, inlineBytes: keepInline ? file : nil) }
+            } catch {
+                lock.withLock { if firstError == nil { firstError = error } }
+            }
+        }
+    }
+
+    /// Waits for every part; returns them in index order or throws the first failure.
+    func finish(count: Int) throws -> [Result] {
+        group.wait()
+        if let firstError { throw firstError }
+        return (0..<count).map { results[$0]! }
+    }
+}

@@ -1,0 +1,72 @@
+import CLinuxShim
+import DeltaFormat
+import Glibc
+import OSTreeRepo
+
+/// A private directory where a delta is built, then moved into place in one rename.
+///
+/// For the repo's `deltas/` it lives in the repo's `tmp/` (same filesystem), and the whole
+/// directory is renamed, or atomically exchanged with an older copy of the same delta.
+/// For `--filename` it lives beside the file: parts move first, the superblock last.
+final class StagingDirectory {
+    let path: String
+    private let repo: Repository
+    private let filename: String?
+    private var published = false
+
+    init(repo: Repository, filename: String?) throws {
+        self.repo = repo
+        self.filename = filename
+        let parent: String
+        if let filename {
+            let dir = filename.asPath.deletingLastComponent
+            parent = dir.isEmpty ? "." : dir
+            guard FileOps.isDirectory(parent) else { throw SystemError("opening directory", parent, code: ENOENT) }
+        } else {
+            parent = "\(repo.path)/tmp"
+        }
+        var template = Array("\(parent)/deltagen-staging-XXXXXX".utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw SystemError("creating a staging directory in", parent)
+        }
+        path = String(cString: made)
+    }
+
+    func writeSuperblock(_ bytes: [UInt8]) throws {
+        try FileOps.writeNewFile("\(path)/superblock", bytes)
+    }
+
+    /// Moves the finished delta into place and returns the superblock's final path.
+    func publish(name: DeltaName, partCount: Int) throws -> String {
+        if let filename {
+            let dir = filename.asPath.deletingLastComponent
+            for i in 0..<partCount {
+                let dest = (dir.isEmpty ? "" : dir + "/") + "\(i)"
+                guard rename("\(path)/\(i)", dest) == 0 else { throw SystemError("renaming part to", dest) }
+            }
+            guard rename("\(path)/superblock", filename) == 0 else { throw SystemError("renaming superblock to", filename) }
+            published = true
+            FileOps.syncDirectory(dir.isEmpty ? "." : dir)
+            return filename
+        }
+        let target = "\(repo.path)/\(name.relativePath)"
+        let parent = target.asPath.deletingLastComponent
+        try FileOps.makeDirectories(parent)
+        guard chmod(path, 0o775) == 0 else { throw SystemError("chmod", path) }
+        FileOps.syncDirectory(path)
+        if FileOps.exists(target) {
+            // The old delta ends up at our staging path and is removed with it.
+            guard deltagen_rename_exchange(path, target) == 0 else { throw SystemError("replacing", target) }
+        } else {
+            guard rename(path, target) == 0 else { throw SystemError("renaming delta into", target) }
+            published = true
+        }
+        FileOps.syncDirectory(parent)
+        return "\(target)/superblock"
+    }
+
+    /// Removes the staging directory (or, after an exchange, the old delta now held in it).
+    func discard() {
+        if !published || filename != nil { FileOps.removeTree(path) }
+    }
+}

@@ -1,0 +1,93 @@
+/// A content object's ownership and mode as a part's mode table stores them.
+public struct FileMode: Hashable, Sendable {
+    public var uid: UInt32
+    public var gid: UInt32
+    public var mode: UInt32
+
+    public init(uid: UInt32, gid: UInt32, mode: UInt32) {
+        self.uid = uid
+        self.gid = gid
+        self.mode = mode
+    }
+
+    public var isSymlink: Bool { mode & 0o170000 == 0o120000 }
+    public var isRegularFile: Bool { mode & 0o170000 == 0o100000 }
+}
+
+/// The decompressed body of one part: `(a(uuu)aa(ayay)ayay)` (format §4.3).
+public struct PartPayload: Sendable {
+    public static let type = GVariantType(typeString: "(a(uuu)aa(ayay)ayay)")!
+    static let xattrSetType = GVariantType(typeString: "a(ayay)")!
+
+    public var modes: [FileMode]
+    /// Each entry is one serialized `a(ayay)` xattr set, exactly as the object stores it.
+    public var xattrSets: [[UInt8]]
+    public var blob: [UInt8]
+    public var ops: [UInt8]
+
+    public init(modes: [FileMode] = [], xattrSets: [[UInt8]] = [], blob: [UInt8] = [], ops: [UInt8] = []) {
+        self.modes = modes
+        self.xattrSets = xattrSets
+        self.blob = blob
+        self.ops = ops
+    }
+
+    public func serialized() -> [UInt8] {
+        // uid, gid and mode are big-endian in the mode table whatever the host (format §3.5).
+        let modeTable = GVariantValue.array(element: .tuple([.uint32, .uint32, .uint32]), modes.map {
+            .tuple([.uint32($0.uid.byteSwapped), .uint32($0.gid.byteSwapped), .uint32($0.mode.byteSwapped)])
+        })
+        let xattrTable = GVariantValue.array(element: PartPayload.xattrSetType,
+                                             xattrSets.map { .serialized(PartPayload.xattrSetType, $0) })
+        return GVariantValue.tuple([modeTable, xattrTable, .bytes(blob), .bytes(ops)]).serialized()
+    }
+
+    public init(decoding bytes: [UInt8]) throws {
+        let m = try GVariantView(bytes, type: PartPayload.type).members()
+        modes = try m[0].elements().map { entry in
+            let f = try entry.members()
+            return FileMode(uid: try f[0].uint32().byteSwapped, gid: try f[1].uint32().byteSwapped,
+                            mode: try f[2].uint32().byteSwapped)
+        }
+        xattrSets = try m[1].elements().map { set in
+            for x in try set.elements() {
+                let nv = try x.members()
+                let name = try nv[0].bytes()
+                guard name.last == 0 else { throw DeltaFormatError.malformed("xattr name is not NUL-terminated") }
+                _ = try nv[1].bytes()
+            }
+            return Array(set.rawBytes)
+        }
+        blob = Array(try m[2].bytes())
+        ops = Array(try m[3].bytes())
+    }
+}
+
+/// How a part file's payload is compressed: the first byte of the file.
+public enum PartCompression: UInt8, Sendable {
+    case uncompressed = 0
+    case xz = 0x78  // 'x'
+}
+
+/// A part file (or inline part): one compression byte, then the (compressed) payload.
+public enum PartFile {
+    public static func encode(_ payload: [UInt8], preset: UInt32 = XZ.defaultPreset) throws -> [UInt8] {
+        var out: [UInt8] = [PartCompression.xz.rawValue]
+        out.append(contentsOf: try XZ.compress(payload, preset: preset))
+        return out
+    }
+
+    /// Decompresses a part file, refusing payloads larger than `maxPayload` bytes.
+    public static func decode(_ file: [UInt8], maxPayload: Int) throws -> [UInt8] {
+        guard let first = file.first else { throw DeltaFormatError.malformed("empty part file") }
+        switch PartCompression(rawValue: first) {
+        case .xz:
+            return try XZ.decompress(Array(file[1...]), maxOutput: maxPayload)
+        case .uncompressed:
+            guard file.count - 1 <= maxPayload else { throw DeltaFormatError.malformed("uncompressed part exceeds its declared size") }
+            return Array(file[1...])
+        case nil:
+            throw DeltaFormatError.malformed("invalid compression type \(first)")
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import OSTreeRepo
+
+/// `--repo`, shared by every command that reads a repository.
+struct RepoOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "Path to the OSTree repository.",
+        discussion: "Defaults as in ostree: $OSTREE_REPO, then the system repository /ostree/repo.",
+        valueName: "PATH"))
+    var repo: String?
+
+    func open() throws -> Repository {
+        if let repo {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: repo, isDirectory: &isDir) else {
+                throw CLIError("repository \(repo) does not exist")
+            }
+            guard isDir.boolValue, FileManager.default.fileExists(atPath: repo + "/config") else {
+                throw CLIError("\(repo) is not an OSTree repository (no config file)")
+            }
+        }
+        do {
+            return try Repository(path: repo)
+        } catch let e as GLibError {
+            throw CLIError("opening repository \(repo ?? "(default)"): \(e.message)")
+        }
+    }
+}
+
+/// An error that is already phrased for the operator.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ message: String) { description = message }
+}
+
+/// Runs a command body, turning any error into one `error: …` line on stderr and exit code 1.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        let message = String(describing: error).split(separator: "\n").joined(separator: " ")
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        throw ExitCode.failure
+    }
+}
+
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}

@@ -1,0 +1,123 @@
+import ArgumentParser
+import DeltaCompiler
+import DeltaFormat
+import Foundation
+import OSTreeRepo
+
+struct GenerateDelta: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate-delta",
+        abstract: "Generate a static delta between two commits, or from scratch.",
+        discussion: """
+            FROM and TO are refs or full 64-hex commit checksums. With --empty the delta \
+            carries all of TO and applies to a repository that has nothing yet. With TO alone, \
+            FROM is TO's parent, as in `ostree static-delta generate`.
+
+            Every object reachable from TO and not from FROM goes into the delta. New regular \
+            files larger than --min-fallback-size become fallback entries, which a client \
+            fetches loose from an archive repository; use --min-fallback-size 0 for a \
+            self-contained delta that `ostree static-delta apply-offline` accepts.
+
+            The delta is built in the repository's tmp/ and renamed into deltas/ only when it \
+            is complete, so a crash or an error never leaves a partial delta visible. After \
+            publishing deltas, run `ostree summary -u` so that clients find them.
+
+            The superblock timestamp is TO's commit time unless --timestamp is given, so the \
+            same inputs give byte-identical files.
+            """)
+
+    @OptionGroup var repoOptions: RepoOptions
+
+    @Argument(help: ArgumentHelp("The commit to delta from (omit with --empty).", valueName: "FROM"))
+    var from: String?
+
+    @Argument(help: ArgumentHelp("The commit to delta to.", valueName: "TO"))
+    var to: String?
+
+    @Flag(help: "Generate a from-scratch delta containing all of TO.")
+    var empty = false
+
+    @Option(help: ArgumentHelp("New files whose object is larger than this many MB become fallbacks; 0 disables fallbacks.", valueName: "MB"))
+    var minFallbackSize: UInt64 = 4
+
+    @Option(help: ArgumentHelp("Start a new part before its uncompressed payload exceeds this many MB.", valueName: "MB"))
+    var maxChunkSize: UInt64 = 32
+
+    @Flag(help: "Store the parts inside the superblock instead of as separate files.")
+    var inline = false
+
+    @Option(help: ArgumentHelp("Write the superblock to PATH instead of the repository's deltas/; part files go beside it.", valueName: "PATH"))
+    var filename: String?
+
+    @Flag(name: [.short, .customLong("if-not-exists")], help: "Do nothing if the repository already has this delta.")
+    var ifNotExists = false
+
+    @Option(help: ArgumentHelp("Superblock timestamp in Unix seconds (default: TO's commit time).", valueName: "SECONDS"))
+    var timestamp: UInt64?
+
+    @Option(help: ArgumentHelp("Compress up to N parts at once (default: the number of cores).", valueName: "N"))
+    var jobs: Int?
+
+    @Flag(help: "Print the summary as one JSON object.")
+    var json = false
+
+    func validate() throws {
+        if empty && to != nil { throw ValidationError("Cannot specify both --empty and FROM") }
+        if from == nil { throw ValidationError("TO revision must be specified") }
+        if maxChunkSize == 0 { throw ValidationError("--max-chunk-size must be at least 1") }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if let filename, filename.isEmpty || filename.hasSuffix("/") {
+            throw ValidationError("--filename must name a file, not a directory")
+        }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let repo = try repoOptions.open()
+            // One positional argument is TO; two are FROM TO.
+            let toRev = to ?? from!
+            let fromRev: String? = empty ? nil : (to == nil ? "\(toRev)^" : from)
+            let name = DeltaName(from: try fromRev.map { try resolve($0, in: repo, role: "FROM") },
+                                 to: try resolve(toRev, in: repo, role: "TO"))
+            var options = DeltaOptions()
+            options.minFallbackSize = minFallbackSize * 1_000_000
+            options.maxChunkSize = Int(clamping: maxChunkSize * 1_000_000)
+            options.inline = inline
+            options.filename = filename
+            options.ifNotExists = ifNotExists
+            options.timestamp = timestamp
+            if let jobs { options.jobs = jobs }
+
+            let report: DeltaReport
+            do {
+                report = try DeltaGenerator(repo: repo, options: options).generate(name)
+            } catch GenerateError.alreadyExists(let existing) {
+                print("Delta \(existing) already exists.")
+                return
+            }
+            if json {
+                try printJSON(report)
+            } else {
+                printSummary(report)
+            }
+        }
+    }
+
+    private func resolve(_ rev: String, in repo: Repository, role: String) throws -> Checksum {
+        do {
+            return try repo.resolve(rev)
+        } catch let e as GLibError {
+            throw CLIError("cannot resolve \(role) \(rev): \(e.message)")
+        }
+    }
+
+    private func printSummary(_ r: DeltaReport) {
+        print("Generated static delta \(r.name)")
+        print("  superblock: \(r.superblockPath)\(r.inline ? " (parts inline)" : "")")
+        print("  parts: \(r.parts), \(r.partBytes) bytes compressed, \(r.partUncompressedBytes) bytes uncompressed")
+        print("  fallbacks: \(r.fallbacks), \(r.fallbackBytes) bytes, \(r.fallbackUncompressedBytes) bytes uncompressed")
+        print("  objects: \(r.objects) in parts")
+        print("  total: \(r.totalBytes) bytes (\(r.totalUncompressedBytes) uncompressed)")
+        print("  elapsed: \(String(format: "%.2f", r.elapsedSeconds)) s")
+    }
+}
