@@ -32,7 +32,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "DeltaFormatTests", dependencies: ["DeltaFormat", "CGLib"]),
-        .testTarget(name: "CompatibilityTests", dependencies: ["DeltaFormat"]),
+        .testTarget(name: "CompatibilityTests", dependencies: ["deltagen", "DeltaCompiler", "DeltaFormat", "OSTreeRepo"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -120,3 +120,34 @@ extension ObjectType {
         }
     }
 }
+
+extension Repository {
+    /// Every object reachable from `commit` (itself included, parents not), as libostree's
+    /// own traversal lists them. Tests use it as an independent check of deltagen's walk.
+    public func traverse(commit: Checksum) throws -> Set<ObjectName> {
+        var table: OpaquePointer? = nil
+        try gCall { ostree_repo_traverse_commit(repo, commit.hex, 0, &table, nil, $0) }
+        guard let table else { return [] }
+        defer { g_hash_table_unref(table) }
+        var result = Set<ObjectName>()
+        var iter = GHashTableIter()
+        g_hash_table_iter_init(&iter, table)
+        var key: gpointer? = nil
+        while g_hash_table_iter_next(&iter, &key, nil) != 0 {
+            var cChecksum: UnsafePointer<CChar>? = nil
+            var type = OSTREE_OBJECT_TYPE_FILE
+            ostree_object_name_deserialize(OpaquePointer(key), &cChecksum, &type)
+            guard let cChecksum, let checksum = Checksum(hex: String(cString: cChecksum)) else { continue }
+            let objectType: ObjectType
+            switch type {
+            case OSTREE_OBJECT_TYPE_FILE: objectType = .file
+            case OSTREE_OBJECT_TYPE_DIR_TREE: objectType = .dirTree
+            case OSTREE_OBJECT_TYPE_DIR_META: objectType = .dirMeta
+            case OSTREE_OBJECT_TYPE_COMMIT: objectType = .commit
+            default: continue
+            }
+            result.insert(ObjectName(checksum, objectType))
+        }
+        return result
+    }
+}

@@ -49,7 +49,7 @@ struct GenerateDelta: ParsableCommand {
     @Option(help: ArgumentHelp("Write the superblock to PATH instead of the repository's deltas/; part files go beside it.", valueName: "PATH"))
     var filename: String?
 
-    @Flag(name: [.short, .customLong("if-not-exists")], help: "Do nothing if the repository already has this delta.")
+    @Flag(name: [.customShort("n"), .customLong("if-not-exists")], help: "Do nothing if the repository already has this delta.")
     var ifNotExists = false
 
     @Option(help: ArgumentHelp("Superblock timestamp in Unix seconds (default: TO's commit time).", valueName: "SECONDS"))
