@@ -12,7 +12,7 @@ public enum GenerateError: Error, CustomStringConvertible {
         switch self {
         case .sameCommit(let c): return "FROM and TO are the same commit \(c.hex); there is nothing to delta"
         case .notACommit(let role, let c, let actual?):
-            return "\(role) \(c.hex) is a \(actual.archiveSuffix) object, not a commit"
+            return "\(role) \(c.hex) is a \(actual.name) object, not a commit"
         case .notACommit(let role, let c, nil):
             return "\(role) commit \(c.hex) is not in the repository"
         case .corruptContent(let c, let actual):
@@ -77,7 +77,12 @@ public struct DeltaGenerator {
             part.addMetadata(object, bytes: bytes)
         }
         for checksum in target.content where !known.contains(ObjectName(checksum, .file)) {
-            let object = try repo.loadContent(checksum)
+            let object: ContentObject
+            do {
+                object = try repo.loadContent(checksum)
+            } catch let e as GLibError {
+                throw WalkError.missing(ObjectName(checksum, .file), underlying: e.message)
+            }
             let h = object.header
             if !h.isSymlink && options.minFallbackSize > 0 &&
                 ContentObjectHeader.streamSize(mode: h.fileMode, symlinkTarget: nil, xattrs: h.xattrs,

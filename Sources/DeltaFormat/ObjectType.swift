@@ -7,6 +7,16 @@ public enum ObjectType: UInt8, Sendable, CaseIterable {
 
     public var isMetadata: Bool { self != .file }
 
+    /// The name ostree gives this type in messages (`ostree_object_to_string`).
+    public var name: String {
+        switch self {
+        case .file: return "file"
+        case .dirTree: return "dirtree"
+        case .dirMeta: return "dirmeta"
+        case .commit: return "commit"
+        }
+    }
+
     /// The loose-object file suffix ostree uses for this type in an archive repo.
     public var archiveSuffix: String {
         switch self {
@@ -28,5 +38,5 @@ public struct ObjectName: Hashable, Sendable, CustomStringConvertible {
         self.type = type
     }
 
-    public var description: String { "\(checksum.hex).\(type.archiveSuffix)" }
+    public var description: String { "\(checksum.hex).\(type.name)" }
 }

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs the Debian packages deltagen builds against and tests with.
+# Swift itself comes with the machine (/opt/swift); everything else is here.
+set -euo pipefail
+packages=(
+  ostree libostree-dev libglib2.0-dev liblzma-dev pkg-config  # build and the stock CLI
+  attr openssl python3 util-linux diffutils                   # test repos, HTTP server, setpriv
+)
+if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq "${packages[@]}" >/dev/null
