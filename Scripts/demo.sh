@@ -26,7 +26,8 @@ echo "== deltagen show"
 echo "== stock ostree: apply-offline into a bare-user repo holding only v1, then fsck"
 ostree --repo="$work/client" init --mode=bare-user
 ostree --repo="$work/client" pull-local "$repo" "$from" >/dev/null
-ostree --repo="$work/client" static-delta apply-offline "$(dirname "$("$deltagen" generate-delta --repo "$repo" --min-fallback-size 0 -n v1 v2 >/dev/null; find "$repo/deltas" -path '*-*/superblock')")"
+delta_dir=$(dirname "$(find "$repo/deltas" -path '*-*/superblock')")
+ostree --repo="$work/client" static-delta apply-offline "$delta_dir"
 ostree --repo="$work/client" fsck
 ostree --repo="$work/client" checkout -U "$to" "$work/checkout-client"
 ostree --repo="$repo" checkout -U "$to" "$work/checkout-source"
