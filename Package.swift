@@ -17,6 +17,9 @@ let package = Package(
                        providers: [.apt(["libostree-dev"])]),
         .systemLibrary(name: "CLZMA", pkgConfig: "liblzma",
                        providers: [.apt(["liblzma-dev"])]),
+        // Suffix arrays for the bsdiff encoder.
+        .systemLibrary(name: "CDivSufSort", pkgConfig: "libdivsufsort64",
+                       providers: [.apt(["libdivsufsort-dev"])]),
         // Header-only wrappers for Linux calls Swift's Glibc module lacks (renameat2).
         .systemLibrary(name: "CLinuxShim"),
 
@@ -25,13 +28,16 @@ let package = Package(
         // The only module that calls libostree.
         .target(name: "OSTreeRepo", dependencies: ["CLibOSTree", "CGLib", "DeltaFormat"]),
         // The generator: tree diff, object plans, part packing, atomic writing.
-        .target(name: "DeltaCompiler", dependencies: ["DeltaFormat", "OSTreeRepo", "CLinuxShim"]),
+        .target(name: "DeltaCompiler", dependencies: ["DeltaFormat", "OSTreeRepo", "CLinuxShim", "CDivSufSort"]),
+        // Fleet side: targets.json and status files -> commit pairs; CI deltas file; delta-stats.
+        .target(name: "DeltaPlanning", dependencies: ["DeltaFormat"]),
         .executableTarget(name: "deltagen", dependencies: [
-            "DeltaCompiler", "DeltaFormat", "OSTreeRepo",
+            "DeltaCompiler", "DeltaFormat", "DeltaPlanning", "OSTreeRepo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "DeltaFormatTests", dependencies: ["DeltaFormat", "CGLib"]),
+        .testTarget(name: "DeltaPlanningTests", dependencies: ["DeltaPlanning"]),
         .testTarget(name: "CompatibilityTests", dependencies: ["deltagen", "DeltaCompiler", "DeltaFormat", "OSTreeRepo"]),
     ],
     swiftLanguageModes: [.v5]

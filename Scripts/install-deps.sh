@@ -3,7 +3,7 @@
 # Swift itself comes with the machine (/opt/swift); everything else is here.
 set -euo pipefail
 packages=(
-  ostree libostree-dev libglib2.0-dev liblzma-dev pkg-config  # build and the stock CLI
+  ostree libostree-dev libglib2.0-dev liblzma-dev libdivsufsort-dev pkg-config  # build, stock CLI
   attr openssl python3 util-linux diffutils                   # test repos, HTTP server, setpriv
 )
 if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
