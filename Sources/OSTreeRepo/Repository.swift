@@ -13,7 +13,8 @@ public enum RepositoryMode: String, Sendable {
 /// Instances are not shared across threads; open one per thread when reading in parallel.
 public final class Repository {
     private let handle: GObjectReference
-    private var repo: OpaquePointer { OpaquePointer(handle.pointer) }
+    /// The `OstreeRepo *`, for extensions in this module; valid as long as `self` lives.
+    var repo: OpaquePointer { OpaquePointer(handle.pointer) }
 
     /// The repository's root directory.
     public let path: String

@@ -1,0 +1,135 @@
+import ArgumentParser
+import DeltaPlanning
+import Foundation
+
+struct PlanCommand: ParsableCommand {
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, json, deltas, matrix
+    }
+
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Plan the static deltas a Target version needs, as `fioctl targets static-deltas` does.",
+        discussion: """
+            TO_VERSION is the CI build number devices should reach; each FROM_VERSION is one they \
+            run now. With --by-tag TAG, the from-versions also come from the factory status \
+            file: every version that devices on TAG run, in the CI `tags` list and then the \
+            `prod-tags` list, that is below TO_VERSION and not an orphan (no longer in the \
+            tag's Targets). This is fioctl's selection, and its errors are kept: a \
+            from-version not below TO_VERSION, a tag in neither list, and an empty result.
+
+            With --dry-run the output is fioctl's dry-run text. Unlike fioctl, each version \
+            appears once, newest first; --fioctl-order keeps fioctl's order and duplicates. \
+            With --hw-id and --targets, from-versions that have no Target for that hardware ID \
+            are dropped with a warning, instead of being sent to the server.
+
+            Without --dry-run, versions are resolved to OSTree commits (the Targets' \
+            hashes.sha256) for each hardware ID that has TO_VERSION, or only --hw-id. Froms \
+            that share a commit are planned once. --format selects the output:
+
+              text    one block per hardware ID: the to commit, then "FROM -> TO  COMMIT"
+              json    the plan with versions, names, commits, URLs and warnings
+              deltas  the deltas file that `deltagen ci-job` reads
+              matrix  a GitHub Actions matrix, one entry per (from, to) pair, on one line
+
+            URLs come from --tarball-url, a template with {version}, {hw_id}, {commit}, {name} \
+            and {uri} (the Target's custom.uri). When the template uses {uri} and a Target has \
+            none (made by `fioctl targets add`), its URL is empty and `deltagen ci-job` pulls \
+            that commit from --remote-url. Without --tarball-url every URL is empty.
+
+            The status file is the answer to GET \
+            https://api.foundries.io/ota/factories/<factory>/status/?offline-threshold=4, and \
+            targets.json to GET \
+            https://api.foundries.io/ota/repo/<factory>/api/v1/user_repo/targets.json, both \
+            with the OSF-TOKEN header.
+            """)
+
+    @Argument(help: ArgumentHelp("The version devices should reach.", valueName: "TO_VERSION"))
+    var toVersion: String
+
+    @Argument(help: ArgumentHelp("Versions devices run now.", valueName: "FROM_VERSION"))
+    var fromVersions: [String] = []
+
+    @Option(help: ArgumentHelp("The factory's TUF targets.json.", valueName: "FILE"))
+    var targets: String?
+
+    @Option(help: ArgumentHelp("The factory status JSON, read with --by-tag.", valueName: "FILE"))
+    var status: String?
+
+    @Option(help: ArgumentHelp("Add the versions devices on TAG run (needs --status).", valueName: "TAG"))
+    var byTag: String?
+
+    @Option(help: ArgumentHelp("Only plan for Targets with this hardware ID.", valueName: "H"))
+    var hwId: String?
+
+    @Flag(help: "Print what would be generated, in fioctl's words, and stop.")
+    var dryRun = false
+
+    @Flag(help: "With --dry-run, keep fioctl's order and duplicate versions.")
+    var fioctlOrder = false
+
+    @Option(help: ArgumentHelp("Output without --dry-run: text, json, deltas or matrix.", valueName: "FORMAT"))
+    var format: Format = .text
+
+    @Option(help: ArgumentHelp("Tarball URL template for the deltas file and matrix.", valueName: "TEMPLATE"))
+    var tarballUrl: String?
+
+    func run() throws {
+        try reportingErrors {
+            let to = try PlanCommand.version(toVersion)
+            let explicit = try fromVersions.map(PlanCommand.version)
+            if byTag != nil && status == nil {
+                throw CLIError("--by-tag needs --status FILE, the factory status JSON")
+            }
+            if status != nil && byTag == nil { throw CLIError("--status is only read with --by-tag") }
+            let fleet = try status.map { try FleetStatus(json: try readInput($0), file: $0) }
+            let targetsFile = try targets.map { try TargetsFile(json: try readInput($0), file: $0) }
+            let template = try tarballUrl.map(URLTemplate.init)
+
+            var froms = try Planner.fioctlVersions(to: to, explicit: explicit, tag: byTag, status: fleet)
+            if !fioctlOrder { froms = Planner.dedupedNewestFirst(froms) }
+            if let hwId, let targetsFile {
+                let (kept, warnings) = Planner.filter(froms: froms, hardwareID: hwId, targets: targetsFile)
+                warnings.forEach(warn)
+                guard !kept.isEmpty else { throw PlanError.nothingToDo }
+                froms = kept
+            }
+            if dryRun {
+                print(Planner.dryRunText(to: to, froms: froms, hardwareID: hwId), terminator: "")
+                return
+            }
+            guard let targetsFile else {
+                throw CLIError("--targets FILE is needed to resolve versions to commits (or use --dry-run)")
+            }
+            let plan = try Planner.resolve(to: to, froms: froms, targets: targetsFile, hardwareID: hwId,
+                                           tarballURL: template)
+            plan.warnings.forEach(warn)
+            switch format {
+            case .text: print(plan.text(), terminator: "")
+            case .json: print(try compactJSON(plan, pretty: true))
+            case .deltas: print(try DeltasFile.encode(plan.deltasFile()))
+            case .matrix:
+                let matrix = plan.matrix()
+                // GitHub refuses a matrix of more than 256 jobs; say so before the workflow does.
+                if matrix.include.count > 256 { warn("the matrix has \(matrix.include.count) entries; GitHub Actions allows 256") }
+                print(try compactJSON(matrix))
+            }
+        }
+    }
+
+    static func version(_ text: String) throws -> Int {
+        guard let v = Int(text) else { throw CLIError("version \"\(text)\" is not an integer (a CI build number)") }
+        return v
+    }
+}
+
+func readInput(_ path: String) throws -> Data {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw CLIError("cannot read \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
+    }
+    return data
+}
+
+func warn(_ message: String) {
+    FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+}

@@ -1,0 +1,106 @@
+import DeltaCompiler
+import DeltaFormat
+import DeltaPlanning
+import Foundation
+import OSTreeRepo
+
+/// Steps that `ci-job` and `merge-deltas` share: reading deltas back, keeping delta-stats,
+/// and refreshing what clients read.
+enum Publishing {
+    /// Reads a delta the way `show` does (part checksums, decompression, an op dry-run).
+    /// There is no `verify` command yet; this is the check that stands in for it.
+    static func inspect(_ location: DeltaLocation) -> DeltaInspection? {
+        try? location.inspect()
+    }
+
+    /// The stats entry for a delta: Total Size and Total Uncompressed Size as
+    /// `ostree static-delta show` prints them.
+    static func statsEntry(_ inspection: DeltaInspection) -> DeltaStats.Entry {
+        DeltaStats.Entry(size: inspection.totalSize, uSize: inspection.totalUncompressedSize)
+    }
+
+    /// Merges `fresh` into the stats files in `archive`, one `<to>.json` per target commit, and
+    /// returns the files to write. Existing files are read first, so a rerun with other froms
+    /// keeps the earlier ones; a file that cannot be read stops the job instead of being
+    /// overwritten.
+    static func mergedStats(_ fresh: DeltaStats, archive: String) throws -> [(to: Checksum, path: String, bytes: [UInt8])] {
+        var files: [(Checksum, String, [UInt8])] = []
+        for to in fresh.entries.keys.sorted() {
+            let path = "\(archive)/\(to.hex).json"
+            var stats = DeltaStats()
+            if FileManager.default.fileExists(atPath: path) {
+                stats = try DeltaStats(json: try readInput(path), file: path)
+            }
+            stats.merge(fresh.restricted(to: to))
+            files.append((to, path, stats.canonicalBytes()))
+        }
+        return files
+    }
+
+    /// Writes each stats file atomically (temp file, fsync, rename) and prints its reference.
+    static func writeStats(_ files: [(to: Checksum, path: String, bytes: [UInt8])], archive: String) throws {
+        try FileManager.default.createDirectory(atPath: archive, withIntermediateDirectories: true)
+        for file in files {
+            try writeAtomically(Data(file.bytes), to: file.path)
+            let ref = DeltaStats.reference(for: file.bytes)
+            print("delta-stats \(file.path): sha256 \(ref.sha256), \(ref.size) bytes")
+            print("  custom.delta-stats for Targets with commit \(file.to.hex): \(ref.json)")
+        }
+    }
+
+    /// Sets `core.indexed-deltas=true`, rewrites every delta index and the summary, through
+    /// libostree. Clients only see new deltas after this.
+    static func refreshIndexes(_ repo: Repository) throws {
+        do {
+            try repo.enableIndexedDeltas()
+            try repo.reindexDeltas()
+            try repo.regenerateSummary()
+        } catch let e as GLibError {
+            throw CLIError("refreshing the summary and delta indexes of \(repo.path): \(e.message)")
+        }
+        let deltas = try repo.listDeltas()
+        let targets = Set(deltas.map(\.to)).count
+        print("Refreshed the summary and delta indexes: \(deltas.count) deltas to \(targets) commits")
+    }
+
+    static func writeAtomically(_ data: Data, to path: String) throws {
+        let tmp = path + ".tmp-\(getpid())"
+        guard FileManager.default.createFile(atPath: tmp, contents: data) else {
+            throw CLIError("cannot write \(tmp)")
+        }
+        let fd = open(tmp, O_RDONLY)
+        if fd >= 0 { _ = fsync(fd); close(fd) }
+        guard rename(tmp, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(tmp)
+            throw CLIError("cannot rename \(tmp) to \(path): \(reason)")
+        }
+    }
+
+    /// A new private directory under `parent`.
+    static func makeTemporaryDirectory(in parent: String, prefix: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        var template = Array("\(parent)/\(prefix)-XXXXXX".utf8CString)
+        guard let p = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw CLIError("cannot create a temporary directory in \(parent): \(String(cString: strerror(errno)))")
+        }
+        return String(cString: p)
+    }
+
+    /// Opens the repository at `path`, creating an archive repository if there is none yet.
+    static func openOrCreate(_ path: String) throws -> Repository {
+        do {
+            if FileManager.default.fileExists(atPath: path + "/config") {
+                let repo = try Repository(path: path)
+                guard repo.mode == .archive else {
+                    throw CLIError("\(path) is a \(repo.mode.rawValue) repository; a repository served to clients must be archive mode")
+                }
+                return repo
+            }
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            return try Repository.create(path: path, mode: .archive)
+        } catch let e as GLibError {
+            throw CLIError("opening \(path): \(e.message)")
+        }
+    }
+}
