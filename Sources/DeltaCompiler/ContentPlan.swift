@@ -2,9 +2,10 @@ import DeltaFormat
 
 /// Order and batching of new content objects.
 enum ContentPlan {
-    /// Modified files first, then new regular files grouped by extension (similar content
-    /// next to each other compresses better), then symlinks; ties broken by path, so the
-    /// order is a function of the trees alone.
+    /// Modified files first, then new regular files, then symlinks. Within the first two groups
+    /// objects are grouped by extension, since similar content (or similar patches) side by
+    /// side compresses better: 0.9% smaller on the Debian corpus (docs/benchmarks.md). Ties
+    /// are broken by path, so the order is a function of the trees alone.
     static func order(_ items: [PlannedContent]) -> [PlannedContent] {
         items.sorted { a, b in
             let ka = key(a), kb = key(b)
@@ -17,10 +18,10 @@ enum ContentPlan {
 
     private static func key(_ item: PlannedContent) -> (group: Int, ext: String) {
         if item.header.isSymlink { return (2, "") }
-        if item.predecessor != nil { return (0, "") }
+        let group = item.predecessor != nil ? 0 : 1
         let base = item.path.split(separator: "/").last.map(String.init) ?? ""
-        guard let dot = base.lastIndex(of: "."), dot != base.startIndex else { return (1, "") }
-        return (1, base[base.index(after: dot)...].lowercased())
+        guard let dot = base.lastIndex(of: "."), dot != base.startIndex else { return (group, "") }
+        return (group, base[base.index(after: dot)...].lowercased())
     }
 
     /// Cuts the plan into batches that are encoded together: at most 16 objects per job and

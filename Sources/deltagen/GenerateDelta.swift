@@ -64,6 +64,11 @@ struct GenerateDelta: ParsableCommand {
         valueName: "POLICY"))
     var fallbackPolicy: FallbackPolicy = .auto
 
+    @Flag(help: ArgumentHelp(
+        "Compress parts with xz's extreme mode (preset 8e): smaller parts, about 2.4× the compression CPU.",
+        discussion: "The default is ostree's preset 8. Both decode in the same ~33 MiB."))
+    var xzExtreme = false
+
     @Flag(help: "Store the parts inside the superblock instead of as separate files.")
     var inline = false
 
@@ -112,6 +117,7 @@ struct GenerateDelta: ParsableCommand {
             options.rollsumEnabled = !(disableRollsum || literalOnly)
             options.maxBsdiffSize = maxBsdiffSize * 1_000_000
             options.fallbackPolicy = fallbackPolicy
+            if xzExtreme { options.xzPreset = XZ.defaultPreset | XZ.extremeFlag }
 
             let report: DeltaReport
             do {
