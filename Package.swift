@@ -38,6 +38,7 @@ let package = Package(
 
         .testTarget(name: "DeltaFormatTests", dependencies: ["DeltaFormat", "CGLib"]),
         .testTarget(name: "DeltaPlanningTests", dependencies: ["DeltaPlanning"]),
+        .testTarget(name: "DeltaCompilerTests", dependencies: ["DeltaCompiler", "DeltaFormat", "OSTreeRepo"]),
         .testTarget(name: "CompatibilityTests", dependencies: ["deltagen", "DeltaCompiler", "DeltaFormat", "OSTreeRepo"]),
     ],
     swiftLanguageModes: [.v5]

@@ -11,8 +11,10 @@ public struct ReachableObjects {
     public var metadata: [ObjectName] = []
     /// Content objects in the order the walk first meets them, each once.
     public var content: [Checksum] = []
-    /// The first path (relative, `/`-separated) each content object was found at.
+    /// The first path (absolute in the tree, `/`-separated) each content object was found at.
     public var firstPath: [Checksum: String] = [:]
+    /// Every file path with its content object, when the walk was asked to keep them all.
+    public var allFiles: [(path: String, checksum: Checksum)] = []
 
     public var all: Set<ObjectName> {
         var set = Set(metadata)
@@ -37,7 +39,7 @@ public enum WalkError: Error, CustomStringConvertible {
 
 public enum CommitWalker {
     /// Walks `commit` in `repo`. Every metadata object read is checked against its checksum.
-    public static func walk(_ repo: Repository, commit: Checksum) throws -> ReachableObjects {
+    public static func walk(_ repo: Repository, commit: Checksum, keepAllPaths: Bool = false) throws -> ReachableObjects {
         var result = ReachableObjects(commit: commit)
         var seen = Set<ObjectName>()
         let commitName = ObjectName(commit, .commit)
@@ -67,9 +69,12 @@ public enum CommitWalker {
                 throw WalkError.malformed(treeName, e.description)
             }
             result.metadata.append(treeName)
-            for file in tree.files where result.firstPath[file.checksum] == nil {
-                result.firstPath[file.checksum] = path + "/" + file.name
-                result.content.append(file.checksum)
+            for file in tree.files {
+                if keepAllPaths { result.allFiles.append((path + "/" + file.name, file.checksum)) }
+                if result.firstPath[file.checksum] == nil {
+                    result.firstPath[file.checksum] = path + "/" + file.name
+                    result.content.append(file.checksum)
+                }
             }
             for dir in tree.directories.reversed() {
                 stack.append((dir.tree, dir.meta, path + "/" + dir.name))

@@ -49,7 +49,9 @@ public struct DeltaGenerator {
         }
 
         let target = try CommitWalker.walk(repo, commit: name.to)
-        let known = try name.from.map { try CommitWalker.walk(repo, commit: $0).all } ?? []
+        let fromTree = try name.from.map { try CommitWalker.walk(repo, commit: $0, keepAllPaths: true) }
+        let known = fromTree?.all ?? []
+        let planned = try planContent(target: target, known: known, fromTree: fromTree)
 
         let staging = try StagingDirectory(repo: repo, filename: options.filename)
         defer { staging.discard() }
@@ -59,6 +61,7 @@ public struct DeltaGenerator {
         var partCount = 0
         var objectCount = 0
         var fallbacks: [FallbackEntry] = []
+        var rollsumCount = 0, bsdiffCount = 0
 
         func closePart() {
             compressor.submit(index: partCount, payload: part.payload(), objects: part.objects)
@@ -70,34 +73,33 @@ public struct DeltaGenerator {
             if !part.isEmpty && part.estimatedSize + size > options.maxChunkSize { closePart() }
         }
 
-        // Metadata first (the to commit travels in the superblock), then content, in walk order.
+        // Metadata first (the to commit travels in the superblock), then content in plan order.
         for object in target.metadata where object.type != .commit && !known.contains(object) {
             let bytes = try repo.loadMetadata(object)
             makeRoom(for: bytes.count)
             part.addMetadata(object, bytes: bytes)
         }
-        for checksum in target.content where !known.contains(ObjectName(checksum, .file)) {
-            let object: ContentObject
-            do {
-                object = try repo.loadContent(checksum)
-            } catch let e as GLibError {
-                throw WalkError.missing(ObjectName(checksum, .file), underlying: e.message)
+        let encoder = try ContentEncoder(repoPath: repo.path, options: options)
+        for batch in ContentPlan.batches(planned, jobs: options.jobs) {
+            for encoded in try encoder.encode(batch) {
+                if case .fallback(let entry) = encoded {
+                    fallbacks.append(entry)
+                    continue
+                }
+                makeRoom(for: encoded.blobSize)
+                switch encoded {
+                case .literal(let c, let h, let bytes):
+                    part.addContent(c, mode: h.fileMode, xattrs: h.xattrs, bytes: bytes)
+                case .rollsum(let c, let h, let source, let new, let matches):
+                    part.addRollsum(c, mode: h.fileMode, xattrs: h.xattrs, source: source, new: new, matches: matches)
+                    rollsumCount += 1
+                case .bsdiff(let c, let h, let source, let patch):
+                    part.addBsdiff(c, mode: h.fileMode, xattrs: h.xattrs, source: source, newSize: h.size, patch: patch)
+                    bsdiffCount += 1
+                case .fallback:
+                    break
+                }
             }
-            let h = object.header
-            if !h.isSymlink && options.minFallbackSize > 0 &&
-                ContentObjectHeader.streamSize(mode: h.fileMode, symlinkTarget: nil, xattrs: h.xattrs,
-                                               contentSize: h.size) > options.minFallbackSize {
-                let name = ObjectName(checksum, .file)
-                fallbacks.append(FallbackEntry(object: name, compressedSize: try repo.storageSize(of: name),
-                                               uncompressedSize: h.size))
-                continue
-            }
-            let bytes = try object.readAll()
-            let actual = ContentObjectHeader.checksum(mode: h.fileMode, symlinkTarget: h.symlinkTarget,
-                                                      xattrs: h.xattrs, content: bytes)
-            guard actual == checksum else { throw GenerateError.corruptContent(checksum, actual: actual) }
-            makeRoom(for: bytes.count)
-            part.addContent(checksum, mode: h.fileMode, xattrs: h.xattrs, bytes: bytes)
         }
         closePart()  // there is always at least one part, even an empty one
         let parts = try compressor.finish(count: partCount)
@@ -124,9 +126,39 @@ public struct DeltaGenerator {
             name: name.description, from: name.from?.hex, to: name.to.hex, superblockPath: destination,
             inline: options.inline, parts: partCount, partBytes: partBytes, partUncompressedBytes: partUBytes,
             fallbacks: fallbacks.count, fallbackBytes: fbBytes, fallbackUncompressedBytes: fbUBytes,
-            objects: objectCount, totalBytes: partBytes + fbBytes, totalUncompressedBytes: partUBytes + fbUBytes,
+            objects: objectCount, rollsumObjects: rollsumCount, bsdiffObjects: bsdiffCount,
+            totalBytes: partBytes + fbBytes, totalUncompressedBytes: partUBytes + fbUBytes,
             superblockBytes: UInt64(superblockBytes.count),
             elapsedSeconds: Date().timeIntervalSince(started))
+    }
+
+    /// Reads the header of every new content object and pairs modified files with their predecessors.
+    private func planContent(target: ReachableObjects, known: Set<ObjectName>,
+                             fromTree: ReachableObjects?) throws -> [PlannedContent] {
+        let index = fromTree.map { PredecessorIndex(files: $0.allFiles) }
+        var oldHeaders: [Checksum: ContentHeader?] = [:]
+        func oldHeader(_ c: Checksum) -> ContentHeader? {
+            if let cached = oldHeaders[c] { return cached }
+            let h = try? repo.loadContent(c).header
+            oldHeaders[c] = h
+            return h
+        }
+        var planned: [PlannedContent] = []
+        for checksum in target.content where !known.contains(ObjectName(checksum, .file)) {
+            let header: ContentHeader
+            do {
+                header = try repo.loadContent(checksum).header
+            } catch let e as GLibError {
+                throw WalkError.missing(ObjectName(checksum, .file), underlying: e.message)
+            }
+            let path = target.firstPath[checksum] ?? ""
+            var item = PlannedContent(checksum: checksum, path: path, header: header, predecessor: nil)
+            if !header.isSymlink && (options.bsdiffEnabled || options.rollsumEnabled) {
+                item.predecessor = index?.predecessor(path: path, size: header.size, header: oldHeader)
+            }
+            planned.append(item)
+        }
+        return ContentPlan.order(planned)
     }
 
     private func requireCommit(_ checksum: Checksum, role: String) throws {

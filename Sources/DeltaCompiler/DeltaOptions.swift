@@ -18,8 +18,24 @@ public struct DeltaOptions: Sendable {
     /// Parts compressed at once; each in-flight part holds its payload in memory.
     public var jobs: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     public var xzPreset: UInt32 = XZ.defaultPreset
+    /// Encode modified files with bsdiff against their predecessor.
+    public var bsdiffEnabled = true
+    /// Encode modified files by copying matching chunks of their predecessor.
+    public var rollsumEnabled = true
+    /// bsdiff is tried only when old + new size is at most this (memory is ~9× the old size).
+    public var maxBsdiffSize: UInt64 = 128_000_000
+    public var fallbackPolicy: FallbackPolicy = .auto
 
     public init() {}
+}
+
+/// What to do with a new file above the fallback threshold.
+public enum FallbackPolicy: String, Sendable, CaseIterable {
+    /// Ship it in a part when xz makes it clearly smaller (under 90%) than the zlib `.filez`
+    /// object a client would fetch; otherwise make it a fallback.
+    case auto
+    /// ostree's rule: always a fallback.
+    case always
 }
 
 /// What was generated, for the summary line and `--json`.
@@ -40,6 +56,9 @@ public struct DeltaReport: Codable, Sendable {
     public var fallbackUncompressedBytes: UInt64
     /// Objects carried in parts.
     public var objects: Int
+    /// Modified files encoded from their predecessor, by encoding.
+    public var rollsumObjects: Int = 0
+    public var bsdiffObjects: Int = 0
     /// Parts plus fallbacks: `show`'s Total Size.
     public var totalBytes: UInt64
     /// `show`'s Total Uncompressed Size.

@@ -7,9 +7,9 @@ struct PartBuilder {
     private(set) var xattrSets: [[UInt8]] = []
     private var xattrIndex: [[UInt8]: Int] = [:]
     private var xattrBytes = 0
-    private(set) var blob: [UInt8] = []
-    private(set) var ops: [UInt8] = []
-    private(set) var objects: [ObjectName] = []
+    var blob: [UInt8] = []
+    var ops: [UInt8] = []
+    var objects: [ObjectName] = []
 
     var isEmpty: Bool { objects.isEmpty }
 
@@ -38,18 +38,71 @@ struct PartBuilder {
         PartPayload(modes: modes, xattrSets: xattrSets, blob: blob, ops: ops)
     }
 
-    private mutating func index(of mode: FileMode) -> Int {
+    mutating func index(of mode: FileMode) -> Int {
         if let i = modeIndex[mode] { return i }
         modes.append(mode)
         modeIndex[mode] = modes.count - 1
         return modes.count - 1
     }
 
-    private mutating func index(ofXattrs set: [UInt8]) -> Int {
+    mutating func index(ofXattrs set: [UInt8]) -> Int {
         if let i = xattrIndex[set] { return i }
         xattrSets.append(set)
         xattrIndex[set] = xattrSets.count - 1
         xattrBytes += set.count + 8
         return xattrSets.count - 1
+    }
+}
+
+extension PartBuilder {
+    /// A file rebuilt from chunks of its predecessor plus literal gaps (format §5.5, rollsum).
+    mutating func addRollsum(_ checksum: Checksum, mode: FileMode, xattrs: [UInt8], source: Checksum,
+                             new: [UInt8], matches: [Rollsum.Match]) {
+        let m = index(of: mode), x = index(ofXattrs: xattrs)
+        let sourceOffset = UInt64(blob.count)
+        blob.append(contentsOf: source.bytes)
+        Instruction.open(modeIndex: UInt64(m), xattrIndex: UInt64(x), size: UInt64(new.count)).append(to: &ops)
+        var reading = false
+        var cursor = 0
+        func literal(_ range: Range<Int>) {
+            if reading {
+                Instruction.unsetReadSource.append(to: &ops)
+                reading = false
+            }
+            let offset = blob.count
+            blob.append(contentsOf: new[range])
+            Instruction.write(size: UInt64(range.count), offset: UInt64(offset)).append(to: &ops)
+        }
+        for match in matches {
+            if match.newOffset > cursor { literal(cursor..<match.newOffset) }
+            if !reading {
+                Instruction.setReadSource(offset: sourceOffset).append(to: &ops)
+                reading = true
+            }
+            Instruction.write(size: UInt64(match.length), offset: UInt64(match.oldOffset)).append(to: &ops)
+            cursor = match.newOffset + match.length
+        }
+        if reading { Instruction.unsetReadSource.append(to: &ops) }
+        reading = false
+        if cursor < new.count { literal(cursor..<new.count) }
+        Instruction.close.append(to: &ops)
+        objects.append(ObjectName(checksum, .file))
+    }
+
+    /// A file rebuilt by bspatch from its predecessor (format §5.5, bsdiff).
+    mutating func addBsdiff(_ checksum: Checksum, mode: FileMode, xattrs: [UInt8], source: Checksum,
+                            newSize: UInt64, patch: [UInt8]) {
+        let m = index(of: mode), x = index(ofXattrs: xattrs)
+        let sourceOffset = UInt64(blob.count)
+        blob.append(contentsOf: source.bytes)
+        Instruction.setReadSource(offset: sourceOffset).append(to: &ops)
+        Instruction.open(modeIndex: UInt64(m), xattrIndex: UInt64(x), size: newSize).append(to: &ops)
+        let patchOffset = UInt64(blob.count)
+        blob.append(contentsOf: patch)
+        Instruction.bspatch(offset: patchOffset, length: UInt64(patch.count)).append(to: &ops)
+        Instruction.close.append(to: &ops)
+        // `c` already dropped the source; ostree emits this anyway and clients expect nothing else.
+        Instruction.unsetReadSource.append(to: &ops)
+        objects.append(ObjectName(checksum, .file))
     }
 }

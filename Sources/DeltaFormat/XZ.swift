@@ -4,6 +4,8 @@ import CLZMA
 public enum XZ {
     /// ostree's encoder setting: preset 8 (32 MiB dictionary, ~33 MiB to decode), CRC64.
     public static let defaultPreset: UInt32 = 8
+    /// liblzma's "extreme" flag, or-ed into a preset: about 2.4× the CPU for 3–13% smaller patches.
+    public static let extremeFlag: UInt32 = 0x8000_0000
     /// The decoder memory limit newer ostree clients enforce (format §4.2).
     public static let clientMemoryLimit: UInt64 = 100 * 1024 * 1024
 

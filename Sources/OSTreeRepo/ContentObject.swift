@@ -13,6 +13,15 @@ public struct ContentHeader: Equatable, Sendable {
     /// The serialized `a(ayay)` xattr set, as stored.
     public var xattrs: [UInt8]
 
+    public init(uid: UInt32, gid: UInt32, mode: UInt32, size: UInt64, symlinkTarget: String?, xattrs: [UInt8]) {
+        self.uid = uid
+        self.gid = gid
+        self.mode = mode
+        self.size = size
+        self.symlinkTarget = symlinkTarget
+        self.xattrs = xattrs
+    }
+
     public var fileMode: FileMode { FileMode(uid: uid, gid: gid, mode: mode) }
     public var isSymlink: Bool { symlinkTarget != nil }
 }

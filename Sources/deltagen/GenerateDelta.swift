@@ -4,6 +4,8 @@ import DeltaFormat
 import Foundation
 import OSTreeRepo
 
+extension FallbackPolicy: ExpressibleByArgument {}
+
 struct GenerateDelta: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate-delta",
@@ -42,6 +44,30 @@ struct GenerateDelta: ParsableCommand {
 
     @Option(help: ArgumentHelp("Start a new part before its uncompressed payload exceeds this many MB.", valueName: "MB"))
     var maxChunkSize: UInt64 = 32
+
+    @Flag(help: "Never encode modified files with bsdiff.")
+    var disableBsdiff = false
+
+    @Flag(help: "Never encode modified files by copying chunks of the old file (rollsum).")
+    var disableRollsum = false
+
+    @Flag(help: ArgumentHelp(
+        "Store every object whole (only S ops), for clients whose repository is in archive mode.",
+        discussion: "ostree can apply bsdiff and rollsum ops only into bare and bare-user repositories; an archive-mode client aborts on them."))
+    var literalOnly = false
+
+    @Option(help: ArgumentHelp("Try bsdiff only when old plus new size is at most this many MB.", valueName: "MB"))
+    var maxBsdiffSize: UInt64 = 128
+
+    @Option(help: ArgumentHelp(
+        "What to do with new files above --min-fallback-size: 'auto' ships one in a part when xz makes it clearly smaller than the zlib object a client would fetch, 'always' makes every one a fallback as ostree does.",
+        valueName: "POLICY"))
+    var fallbackPolicy: FallbackPolicy = .auto
+
+    @Flag(help: ArgumentHelp(
+        "Compress parts with xz's extreme mode (preset 8e): smaller parts, about 2.4× the compression CPU.",
+        discussion: "The default is ostree's preset 8. Both decode in the same ~33 MiB."))
+    var xzExtreme = false
 
     @Flag(help: "Store the parts inside the superblock instead of as separate files.")
     var inline = false
@@ -87,6 +113,11 @@ struct GenerateDelta: ParsableCommand {
             options.ifNotExists = ifNotExists
             options.timestamp = timestamp
             if let jobs { options.jobs = jobs }
+            options.bsdiffEnabled = !(disableBsdiff || literalOnly)
+            options.rollsumEnabled = !(disableRollsum || literalOnly)
+            options.maxBsdiffSize = maxBsdiffSize * 1_000_000
+            options.fallbackPolicy = fallbackPolicy
+            if xzExtreme { options.xzPreset = XZ.defaultPreset | XZ.extremeFlag }
 
             let report: DeltaReport
             do {
@@ -116,7 +147,7 @@ struct GenerateDelta: ParsableCommand {
         print("  superblock: \(r.superblockPath)\(r.inline ? " (parts inline)" : "")")
         print("  parts: \(r.parts), \(r.partBytes) bytes compressed, \(r.partUncompressedBytes) bytes uncompressed")
         print("  fallbacks: \(r.fallbacks), \(r.fallbackBytes) bytes, \(r.fallbackUncompressedBytes) bytes uncompressed")
-        print("  objects: \(r.objects) in parts")
+        print("  objects: \(r.objects) in parts (\(r.bsdiffObjects) bsdiff, \(r.rollsumObjects) rollsum)")
         print("  total: \(r.totalBytes) bytes (\(r.totalUncompressedBytes) uncompressed)")
         print("  elapsed: \(String(format: "%.2f", r.elapsedSeconds)) s")
     }

@@ -34,6 +34,9 @@ final class ApplyOfflineTests: XCTestCase {
         let report = try generate(repo, ["--min-fallback-size", "0", t.v1, t.v2])
         XCTAssertEqual(report.fallbacks, 0)
         XCTAssertEqual(report.parts, 1)
+        // v1 -> v2 edits files in place and appends to others: both encoders must be exercised.
+        XCTAssertGreaterThan(report.bsdiffObjects, 0)
+        XCTAssertGreaterThan(report.rollsumObjects, 0)
         let dir = deltaDirectory(repo, from: t.v1, to: t.v2)
         try Stock.applyOffline(source: repo, deltaPath: dir, from: t.v1, to: t.v2)
         try assertComplete(repo: repo, from: t.v1, to: t.v2, superblock: dir + "/superblock")
@@ -52,6 +55,30 @@ final class ApplyOfflineTests: XCTestCase {
         XCTAssertEqual(Array(ourShow.split(separator: "\n").suffix(2).map(String.init)),
                        try Stock.showTotals(repo: repo, delta: "\(t.v1)-\(t.v2)"))
         XCTAssertTrue(ourShow.hasSuffix("Total Size: \(report.totalBytes) (\(DeltaReader.humanSize(report.totalBytes)))\nTotal Uncompressed Size: \(report.totalUncompressedBytes) (\(DeltaReader.humanSize(report.totalUncompressedBytes)))\n"))
+    }
+
+    /// ostree aborts on `o`/`B`/`w` ops in an archive repo; `--literal-only` is the documented way out.
+    func testArchiveClientsNeedLiteralOnlyDeltas() throws {
+        let t = try TestRepo.shared()
+        let repo = try t.copy()
+        let dir = deltaDirectory(repo, from: t.v1, to: t.v2)
+        func applyToArchiveClient() throws -> CommandResult {
+            let client = try Harness.makeTemporaryDirectory() + "/client"
+            try Harness.ostree(client, "init", "--mode=archive")
+            try Harness.ostree(client, "pull-local", repo, t.v1)
+            let r = try Harness.run(["ostree", "--repo=\(client)", "static-delta", "apply-offline", dir])
+            if r.status == 0 { try Harness.ostree(client, "fsck") }
+            return r
+        }
+        let encoded = try generate(repo, ["--min-fallback-size", "0", t.v1, t.v2])
+        XCTAssertGreaterThan(encoded.bsdiffObjects + encoded.rollsumObjects, 0)
+        XCTAssertNotEqual(try applyToArchiveClient().status, 0, "stock ostree applied bsdiff/rollsum ops into an archive repo")
+
+        let literal = try generate(repo, ["--literal-only", "--min-fallback-size", "0", t.v1, t.v2])
+        XCTAssertEqual(literal.bsdiffObjects + literal.rollsumObjects, 0)
+        let ops = try DeltaLocation(superblockPath: dir + "/superblock").inspect().parts.flatMap { $0.opCounts }
+        XCTAssertEqual(ops.filter { $0.key != "openspliceclose" }.map(\.value).reduce(0, +), 0)
+        XCTAssertEqual(try applyToArchiveClient().status, 0)
     }
 
     func testScratchDeltaCarriesDetachedMetadata() throws {
@@ -165,7 +192,7 @@ final class ApplyOfflineTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: sb)), before)
 
         // Without -n the delta is regenerated in place (here with fallbacks) and still applies.
-        let again = try generate(repo, [t.v1, t.v2])
+        let again = try generate(repo, ["--fallback-policy", "always", t.v1, t.v2])
         XCTAssertEqual(again.fallbacks, 1)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: repo + "/tmp").filter { $0.hasPrefix("deltagen") }, [])
     }

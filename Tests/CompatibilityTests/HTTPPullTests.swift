@@ -60,8 +60,8 @@ final class HTTPPullTests: XCTestCase {
         let generate = { (args: [String]) in
             try Harness.check([Harness.deltagen, "generate-delta", "--repo", server] + args)
         }
-        try generate(["--empty", t.v1])                          // big.img becomes a fallback
-        try generate([t.v1, t.v2])                                // big2.img becomes a fallback
+        try generate(["--fallback-policy", "always", "--empty", t.v1])  // big.img becomes a fallback
+        try generate([t.v1, t.v2])                                        // bsdiff and rollsum ops
         try generate(["--min-fallback-size", "0", "--max-chunk-size", "1", t.v2, t.v3])  // several parts
         try Harness.ostree(server, "summary", "-u")
 

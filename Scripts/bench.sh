@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Benchmarks deltagen against `ostree static-delta generate` on the same repo and commits,
+# in one run, with release builds and default settings on both sides.
+#
+# Usage: Scripts/bench.sh REPO FROM TO        (a from -> to delta)
+#        Scripts/bench.sh REPO --empty TO     (a from-scratch delta)
+#        DELTAGEN_ARGS="--jobs 1" Scripts/bench.sh …   (extra deltagen options)
+#
+# Prints total bytes (parts + fallbacks, as `static-delta show`'s Total Size), parts, fallbacks,
+# wall time, CPU time and peak RSS (/usr/bin/time -v), and the deltagen/ostree ratio.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+[ $# -eq 3 ] || { echo "usage: $0 REPO FROM TO | $0 REPO --empty TO" >&2; exit 2; }
+repo=$1 from=$2 to=$3
+[ -x /usr/bin/time ] || { echo "error: /usr/bin/time is missing (apt-get install time)" >&2; exit 1; }
+
+(cd "$root" && swift build -c release --product deltagen >/dev/null 2>&1) || { echo "error: release build failed" >&2; exit 1; }
+deltagen="$(cd "$root" && swift build -c release --show-bin-path 2>/dev/null)/deltagen"
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+if [ "$from" = --empty ]; then
+  ours=(--empty "$to"); theirs=(--empty "--to=$to")
+else
+  ours=("$from" "$to"); theirs=("--from=$from" "--to=$to")
+fi
+
+# measure NAME COMMAND... : runs it under /usr/bin/time -v, writes NAME.time
+measure() {
+  local name=$1; shift
+  /usr/bin/time -v -o "$out/$name.time" "$@" >"$out/$name.log" 2>&1 ||
+    { echo "error: $name failed:" >&2; cat "$out/$name.log" >&2; exit 1; }
+}
+field() { awk -F': ' -v k="$2" '$1 ~ k {print $2}' "$out/$1.time" | tail -n1; }
+seconds() {  # "m:ss.cc" or "h:mm:ss" -> seconds
+  echo "$1" | awk -F: '{s=0; for (i=1; i<=NF; i++) s=s*60+$i; printf "%.2f", s}'
+}
+
+mkdir -p "$out/deltagen" "$out/ostree"
+# shellcheck disable=SC2086
+measure deltagen "$deltagen" generate-delta --repo "$repo" --filename "$out/deltagen/superblock" ${DELTAGEN_ARGS:-} "${ours[@]}"
+measure ostree ostree --repo="$repo" static-delta generate --filename="$out/ostree/superblock" "${theirs[@]}"
+
+summary() {  # NAME -> "total parts fallbacks"
+  "$deltagen" show --json "$out/$1/superblock" |
+    python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["totalSize"], len(d["parts"]), len(d["fallbacks"]))'
+}
+read -r dg_bytes dg_parts dg_fb <<<"$(summary deltagen)"
+read -r os_bytes os_parts os_fb <<<"$(summary ostree)"
+dg_wall=$(seconds "$(field deltagen 'Elapsed')") os_wall=$(seconds "$(field ostree 'Elapsed')")
+dg_cpu=$(echo "$(field deltagen 'User time') + $(field deltagen 'System time')" | bc)
+os_cpu=$(echo "$(field ostree 'User time') + $(field ostree 'System time')" | bc)
+dg_rss=$(field deltagen 'Maximum resident') os_rss=$(field ostree 'Maximum resident')
+
+ratio() { python3 -c "print(f'{$1/$2:.3f}' if $2 else 'n/a')"; }
+echo "repo: $repo  delta: ${from} -> ${to}  deltagen options: ${DELTAGEN_ARGS:-(defaults)}"
+printf '%-22s %14s %14s %9s\n' "" deltagen ostree ratio
+printf '%-22s %14s %14s %9s\n' "total bytes" "$dg_bytes" "$os_bytes" "$(ratio "$dg_bytes" "$os_bytes")"
+printf '%-22s %14s %14s %9s\n' "parts" "$dg_parts" "$os_parts" ""
+printf '%-22s %14s %14s %9s\n' "fallbacks" "$dg_fb" "$os_fb" ""
+printf '%-22s %14s %14s %9s\n' "wall seconds" "$dg_wall" "$os_wall" "$(ratio "$dg_wall" "$os_wall")"
+printf '%-22s %14s %14s %9s\n' "cpu seconds" "$dg_cpu" "$os_cpu" "$(ratio "$dg_cpu" "$os_cpu")"
+printf '%-22s %14s %14s %9s\n' "peak RSS (KiB)" "$dg_rss" "$os_rss" "$(ratio "$dg_rss" "$os_rss")"

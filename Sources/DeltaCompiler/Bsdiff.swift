@@ -1,0 +1,148 @@
+import CDivSufSort
+import Glibc
+
+/// The bsdiff encoder, producing the raw record stream the client's BSPATCH op reads
+/// (format §7.1): no header, no compression, sign-magnitude little-endian controls.
+///
+/// The match search and scan loop follow the reference bsdiff that ostree embeds, so for
+/// the same (old, new) pair the patch bytes equal ostree's. Suffix arrays come from
+/// libdivsufsort; any correct suffix sort gives the same array, hence the same patch.
+public enum Bsdiff {
+    /// Working memory for one diff: the suffix array (8 bytes per old byte plus one entry)
+    /// and both inputs.
+    public static func workingMemory(oldSize: Int, newSize: Int) -> Int {
+        8 * (oldSize + 1) + oldSize + newSize
+    }
+
+    public static func diff(old: [UInt8], new: [UInt8]) -> [UInt8] {
+        old.withUnsafeBufferPointer { o in
+            new.withUnsafeBufferPointer { n in diff(old: o, new: n) }
+        }
+    }
+
+    static func diff(old: UnsafeBufferPointer<UInt8>, new: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        let oldSize = old.count, newSize = new.count
+        // I[0] is the empty suffix, which sorts first; I[1...] is divsufsort's array.
+        var suffixes = [Int64](repeating: Int64(oldSize), count: oldSize + 1)
+        if oldSize > 0 {
+            suffixes.withUnsafeMutableBufferPointer { sa in
+                _ = divsufsort64(old.baseAddress, sa.baseAddress! + 1, Int64(oldSize))
+            }
+        }
+        var patch = [UInt8]()
+        patch.reserveCapacity(newSize / 8 + 64)
+        suffixes.withUnsafeBufferPointer { index in
+            var scanner = Scanner(old: old, new: new, index: index)
+            scanner.run(into: &patch)
+        }
+        return patch
+    }
+
+    /// Appends `x` as bsdiff's 8-byte sign-magnitude little-endian integer.
+    static func appendControl(_ x: Int, to out: inout [UInt8]) {
+        var magnitude = UInt64(x.magnitude)
+        for i in 0..<8 {
+            var byte = UInt8(truncatingIfNeeded: magnitude)
+            if i == 7 && x < 0 { byte |= 0x80 }
+            out.append(byte)
+            magnitude >>= 8
+        }
+    }
+
+    private struct Scanner {
+        let old: UnsafeBufferPointer<UInt8>
+        let new: UnsafeBufferPointer<UInt8>
+        let index: UnsafeBufferPointer<Int64>
+
+        /// Length of the common prefix of old[oldStart...] and new[newStart...].
+        func matchLength(_ oldStart: Int, _ newStart: Int) -> Int {
+            var i = 0
+            let limit = min(old.count - oldStart, new.count - newStart)
+            while i < limit && old[oldStart + i] == new[newStart + i] { i += 1 }
+            return i
+        }
+
+        /// Binary search of the suffix array for the longest match of new[newStart...].
+        func search(_ newStart: Int) -> (length: Int, position: Int) {
+            var st = 0, en = old.count
+            while en - st >= 2 {
+                let x = st + (en - st) / 2
+                let at = Int(index[x])
+                let n = min(old.count - at, new.count - newStart)
+                if memcmp(old.baseAddress! + at, new.baseAddress! + newStart, n) < 0 {
+                    st = x
+                } else {
+                    en = x
+                }
+            }
+            let a = Int(index[st]), b = Int(index[en])
+            let x = matchLength(a, newStart), y = matchLength(b, newStart)
+            return x > y ? (x, a) : (y, b)
+        }
+
+        mutating func run(into patch: inout [UInt8]) {
+            let oldSize = old.count, newSize = new.count
+            if newSize == 0 { return }
+            var scan = 0, len = 0, pos = 0
+            var lastScan = 0, lastPos = 0, lastOffset = 0
+            while scan < newSize {
+                var oldScore = 0
+                scan += len
+                var scsc = scan
+                while scan < newSize {
+                    (len, pos) = search(scan)
+                    while scsc < scan + len {
+                        if scsc + lastOffset < oldSize && old[scsc + lastOffset] == new[scsc] { oldScore += 1 }
+                        scsc += 1
+                    }
+                    if (len == oldScore && len != 0) || len > oldScore + 8 { break }
+                    if scan + lastOffset < oldSize && old[scan + lastOffset] == new[scan] { oldScore -= 1 }
+                    scan += 1
+                }
+                guard len != oldScore || scan == newSize else { continue }
+
+                // Extend the previous match forwards and this one backwards.
+                var s = 0, bestForward = 0, lenForward = 0
+                var i = 0
+                while lastScan + i < scan && lastPos + i < oldSize {
+                    if old[lastPos + i] == new[lastScan + i] { s += 1 }
+                    i += 1
+                    if s * 2 - i > bestForward * 2 - lenForward { bestForward = s; lenForward = i }
+                }
+                var lenBack = 0
+                if scan < newSize {
+                    var sb = 0, bestBack = 0
+                    i = 1
+                    while scan >= lastScan + i && pos >= i {
+                        if old[pos - i] == new[scan - i] { sb += 1 }
+                        if sb * 2 - i > bestBack * 2 - lenBack { bestBack = sb; lenBack = i }
+                        i += 1
+                    }
+                }
+                if lastScan + lenForward > scan - lenBack {
+                    let overlap = (lastScan + lenForward) - (scan - lenBack)
+                    var so = 0, bestSplit = 0, lenSplit = 0
+                    for j in 0..<overlap {
+                        if new[lastScan + lenForward - overlap + j] == old[lastPos + lenForward - overlap + j] { so += 1 }
+                        if new[scan - lenBack + j] == old[pos - lenBack + j] { so -= 1 }
+                        if so > bestSplit { bestSplit = so; lenSplit = j + 1 }
+                    }
+                    lenForward += lenSplit - overlap
+                    lenBack -= lenSplit
+                }
+
+                let extraLength = (scan - lenBack) - (lastScan + lenForward)
+                appendControl(lenForward, to: &patch)
+                appendControl(extraLength, to: &patch)
+                appendControl((pos - lenBack) - (lastPos + lenForward), to: &patch)
+                for k in 0..<lenForward { patch.append(new[lastScan + k] &- old[lastPos + k]) }
+                if extraLength > 0 {
+                    patch.append(contentsOf: UnsafeBufferPointer(rebasing: new[(lastScan + lenForward)..<(scan - lenBack)]))
+                }
+                lastScan = scan - lenBack
+                lastPos = pos - lenBack
+                lastOffset = pos - scan
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import DeltaFormat
+import Dispatch
+import Foundation
+import OSTreeRepo
+
+/// A new content object with what was decided about it before its bytes are read.
+struct PlannedContent {
+    var checksum: Checksum
+    var path: String
+    var header: ContentHeader
+    var predecessor: Checksum?
+}
+
+/// How one content object travels in the delta.
+enum EncodedContent {
+    case literal(Checksum, ContentHeader, [UInt8])
+    case rollsum(Checksum, ContentHeader, source: Checksum, new: [UInt8], matches: [Rollsum.Match])
+    case bsdiff(Checksum, ContentHeader, source: Checksum, patch: [UInt8])
+    case fallback(FallbackEntry)
+
+    /// Bytes this object adds to a part's blob, for the part-size cut.
+    var blobSize: Int {
+        switch self {
+        case .literal(_, _, let b): return b.count
+        case .rollsum(_, _, _, let new, let matches): return new.count - matches.reduce(0) { $0 + $1.length } + 32
+        case .bsdiff(_, _, _, let patch): return patch.count + 32
+        case .fallback: return 0
+        }
+    }
+}
+
+/// Reads and encodes content objects on up to `jobs` threads, each with its own repository
+/// handle; results come back in input order, so output never depends on scheduling.
+final class ContentEncoder {
+    private let options: DeltaOptions
+    private var idleRepos: [Repository]
+    private let lock = NSLock()
+
+    init(repoPath: String, options: DeltaOptions) throws {
+        self.options = options
+        idleRepos = try (0..<max(1, options.jobs)).map { _ in try Repository(path: repoPath) }
+    }
+
+    func encode(_ batch: [PlannedContent]) throws -> [EncodedContent] {
+        var results = [Result<EncodedContent, Error>?](repeating: nil, count: batch.count)
+        let group = DispatchGroup()
+        let queue = DispatchQueue(label: "deltagen.encode", attributes: .concurrent)
+        let slots = DispatchSemaphore(value: max(1, options.jobs))
+        for (i, item) in batch.enumerated() {
+            slots.wait()
+            group.enter()
+            queue.async { [self] in
+                defer {
+                    slots.signal()
+                    group.leave()
+                }
+                let repo = lock.withLock { idleRepos.removeLast() }
+                defer { lock.withLock { idleRepos.append(repo) } }
+                let r = Result { try encode(item, repo: repo) }
+                lock.withLock { results[i] = r }
+            }
+        }
+        group.wait()
+        return try results.map { try $0!.get() }
+    }
+
+    private func encode(_ item: PlannedContent, repo: Repository) throws -> EncodedContent {
+        let h = item.header
+        let new = try readVerified(item.checksum, repo: repo)
+        if h.isSymlink { return .literal(item.checksum, h, new) }
+        if let source = item.predecessor {
+            let old = try readVerified(source, repo: repo)
+            return chooseEncoding(item.checksum, h, source: source, old: old, new: new)
+        }
+        let streamSize = ContentObjectHeader.streamSize(mode: h.fileMode, symlinkTarget: nil, xattrs: h.xattrs, contentSize: h.size)
+        if options.minFallbackSize > 0 && streamSize > options.minFallbackSize {
+            let name = ObjectName(item.checksum, .file)
+            let stored = try repo.storageSize(of: name)
+            let entry = FallbackEntry(object: name, compressedSize: stored, uncompressedSize: h.size)
+            if options.fallbackPolicy == .always { return .fallback(entry) }
+            let xzSize = try XZ.compress(new, preset: 0).count
+            return Double(xzSize) < 0.9 * Double(stored) ? .literal(item.checksum, h, new) : .fallback(entry)
+        }
+        return .literal(item.checksum, h, new)
+    }
+
+    /// Picks the encoding with the fewest estimated compressed bytes. Estimates use xz at
+    /// preset 0 on what each encoding adds to the blob.
+    private func chooseEncoding(_ checksum: Checksum, _ h: ContentHeader, source: Checksum,
+                                old: [UInt8], new: [UInt8]) -> EncodedContent {
+        func estimate(_ bytes: [UInt8]) -> Int { (try? XZ.compress(bytes, preset: 0).count) ?? bytes.count }
+        var best = EncodedContent.literal(checksum, h, new)
+        var bestSize = estimate(new)
+        if options.rollsumEnabled {
+            let r = Rollsum.match(old: old, new: new)
+            if r.matchedBytes == new.count {
+                return .rollsum(checksum, h, source: source, new: new, matches: r.matches)
+            }
+            if r.matchedChunks > 0 {
+                var gaps = [UInt8]()
+                var cursor = 0
+                for m in r.matches {
+                    gaps.append(contentsOf: new[cursor..<m.newOffset])
+                    cursor = m.newOffset + m.length
+                }
+                gaps.append(contentsOf: new[cursor...])
+                let size = estimate(gaps) + 12 * r.matches.count + 40
+                if size < bestSize {
+                    best = .rollsum(checksum, h, source: source, new: new, matches: r.matches)
+                    bestSize = size
+                }
+            }
+        }
+        if options.bsdiffEnabled && UInt64(old.count + new.count) <= options.maxBsdiffSize {
+            let patch = Bsdiff.diff(old: old, new: new)
+            let size = estimate(patch) + 40
+            if size < bestSize { best = .bsdiff(checksum, h, source: source, patch: patch) }
+        }
+        return best
+    }
+
+    /// The object's content, checked against its checksum so corrupt sources never reach a delta.
+    private func readVerified(_ checksum: Checksum, repo: Repository) throws -> [UInt8] {
+        let object: ContentObject
+        do {
+            object = try repo.loadContent(checksum)
+        } catch let e as GLibError {
+            throw WalkError.missing(ObjectName(checksum, .file), underlying: e.message)
+        }
+        let bytes = try object.readAll()
+        let h = object.header
+        let actual = ContentObjectHeader.checksum(mode: h.fileMode, symlinkTarget: h.symlinkTarget, xattrs: h.xattrs, content: bytes)
+        guard actual == checksum else { throw GenerateError.corruptContent(checksum, actual: actual) }
+        return bytes
+    }
+}
