@@ -7,6 +7,7 @@ public enum GenerateError: Error, CustomStringConvertible {
     case notACommit(role: String, Checksum, actualType: ObjectType?)
     case corruptContent(Checksum, actual: Checksum)
     case alreadyExists(DeltaName)
+    case verificationFailed(VerifyCheck)
 
     public var description: String {
         switch self {
@@ -18,6 +19,8 @@ public enum GenerateError: Error, CustomStringConvertible {
         case .corruptContent(let c, let actual):
             return "object \(c.hex).file is corrupt: its content hashes to \(actual.hex)"
         case .alreadyExists(let name): return "Delta \(name) already exists."
+        case .verificationFailed(let check):
+            return "the generated delta failed verification (\(check.name): \(check.detail)); nothing was published"
         }
     }
 }
@@ -116,6 +119,10 @@ public struct DeltaGenerator {
             fallbacks: fallbacks)
         let superblockBytes = superblock.serialized()
         try staging.writeSuperblock(superblockBytes)
+        if options.verify {
+            let checks = DeltaVerifier(repo: repo).verify(DeltaLocation(superblockPath: staging.path + "/superblock"))
+            if let failure = checks.first(where: { !$0.passed }) { throw GenerateError.verificationFailed(failure) }
+        }
         let destination = try staging.publish(name: name, partCount: options.inline ? 0 : partCount)
 
         let partBytes = parts.reduce(0) { $0 + $1.header.size }

@@ -25,6 +25,8 @@ public struct DeltaOptions: Sendable {
     /// bsdiff is tried only when old + new size is at most this (memory is ~9× the old size).
     public var maxBsdiffSize: UInt64 = 128_000_000
     public var fallbackPolicy: FallbackPolicy = .auto
+    /// Replay the finished delta against the repository before it becomes visible.
+    public var verify = true
 
     public init() {}
 }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import DeltaCompiler
+import DeltaFormat
 import Foundation
 import OSTreeRepo
 
@@ -26,6 +28,16 @@ struct RepoOptions: ParsableArguments {
             throw CLIError("opening repository \(repo ?? "(default)"): \(e.message)")
         }
     }
+}
+
+/// Where DELTA points: `FROMHEX-TOHEX` or `TOHEX` in the repo's deltas/, or any argument with
+/// a slash as a superblock path. Names are parsed strictly, so they can never carry a path.
+func locateDelta(_ delta: String, repo: () throws -> Repository) throws -> DeltaLocation {
+    if delta.contains("/") { return DeltaLocation(superblockPath: delta) }
+    guard let name = DeltaName(delta) else {
+        throw CLIError("invalid delta name \(delta): expected FROMHEX-TOHEX, TOHEX, or a path to a superblock")
+    }
+    return DeltaLocation(repoPath: try repo().path, name: name)
 }
 
 /// An error that is already phrased for the operator.

@@ -14,5 +14,5 @@ struct DeltaGen: ParsableCommand {
             Sizes given in MB are decimal (1 MB = 1,000,000 bytes), as in ostree.
             """,
         version: "0.1.0",
-        subcommands: [GenerateDelta.self, Show.self, PlanCommand.self, CIJob.self, MergeDeltas.self, BenchParts.self])
+        subcommands: [GenerateDelta.self, Show.self, Verify.self, PlanCommand.self, CIJob.self, MergeDeltas.self, BenchParts.self])
 }

@@ -69,6 +69,11 @@ struct GenerateDelta: ParsableCommand {
         discussion: "The default is ostree's preset 8. Both decode in the same ~33 MiB."))
     var xzExtreme = false
 
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp(
+        "Replay the finished delta against the repository (as `deltagen verify` does) before publishing it.",
+        discussion: "On by default; a delta that fails is not published."))
+    var verify = true
+
     @Flag(help: "Store the parts inside the superblock instead of as separate files.")
     var inline = false
 
@@ -117,6 +122,7 @@ struct GenerateDelta: ParsableCommand {
             options.rollsumEnabled = !(disableRollsum || literalOnly)
             options.maxBsdiffSize = maxBsdiffSize * 1_000_000
             options.fallbackPolicy = fallbackPolicy
+            options.verify = verify
             if xzExtreme { options.xzPreset = XZ.defaultPreset | XZ.extremeFlag }
 
             let report: DeltaReport

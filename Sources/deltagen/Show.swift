@@ -26,16 +26,7 @@ struct Show: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let location: DeltaLocation
-            if delta.contains("/") {
-                location = DeltaLocation(superblockPath: delta)
-            } else {
-                guard let name = DeltaName(delta) else {
-                    throw CLIError("invalid delta name \(delta): expected FROMHEX-TOHEX, TOHEX, or a path to a superblock")
-                }
-                location = DeltaLocation(repoPath: try repoOptions.open().path, name: name)
-            }
-            let inspection = try location.inspect()
+            let inspection = try locateDelta(delta, repo: { try repoOptions.open() }).inspect()
             if json {
                 try printJSON(ShowJSON(inspection))
             } else {

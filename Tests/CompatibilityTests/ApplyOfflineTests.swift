@@ -7,7 +7,11 @@ import XCTest
 final class ApplyOfflineTests: XCTestCase {
     private func generate(_ repo: String, _ args: [String]) throws -> DeltaReport {
         let out = try Harness.check([Harness.deltagen, "generate-delta", "--repo", repo, "--json"] + args)
-        return try JSONDecoder().decode(DeltaReport.self, from: Data(out.utf8))
+        let report = try JSONDecoder().decode(DeltaReport.self, from: Data(out.utf8))
+        // Every delta the suite makes must also pass `deltagen verify` on its own.
+        let verify = try Harness.run([Harness.deltagen, "verify", "--repo", repo, report.superblockPath])
+        XCTAssertEqual(verify.status, 0, "verify failed for \(report.name): \(verify.stdout)")
+        return report
     }
 
     private func deltaDirectory(_ repo: String, from: String?, to: String) -> String {
