@@ -36,10 +36,13 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // libFuzzer target for the delta reader; see docs/reliability.md for how to run it.
+        .executableTarget(name: "DeltaFuzz", dependencies: ["DeltaFormat"]),
+
         .testTarget(name: "DeltaFormatTests", dependencies: ["DeltaFormat", "CGLib"]),
         .testTarget(name: "DeltaPlanningTests", dependencies: ["DeltaPlanning"]),
         .testTarget(name: "DeltaCompilerTests", dependencies: ["DeltaCompiler", "DeltaFormat", "OSTreeRepo"]),
-        .testTarget(name: "CompatibilityTests", dependencies: ["deltagen", "DeltaCompiler", "DeltaFormat", "OSTreeRepo"]),
+        .testTarget(name: "CompatibilityTests", dependencies: ["deltagen", "DeltaFuzz", "DeltaCompiler", "DeltaFormat", "OSTreeRepo"]),
     ],
     swiftLanguageModes: [.v5]
 )

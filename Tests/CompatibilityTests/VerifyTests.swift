@@ -104,3 +104,22 @@ final class VerifyTests: XCTestCase {
         try assertFails(repo, path, check: "part 0 ops", contains: "usize mismatch: declared \(sb.parts[0].uncompressedSize + 1)")
     }
 }
+
+/// The fuzz target's plain build replays inputs through the fuzzer's entry point.
+final class FuzzCorpusTests: XCTestCase {
+    func testFuzzEntryAcceptsRealInlineDeltas() throws {
+        let t = try TestRepo.shared()
+        let out = try Harness.makeTemporaryDirectory()
+        try Harness.check([Harness.deltagen, "generate-delta", "--repo", t.path, "--inline", "--min-fallback-size", "0",
+                           "--filename", out + "/ours", t.v1, t.v2])
+        try Harness.ostree(t.path, "static-delta", "generate", "--inline", "--min-fallback-size=0",
+                           "--from=\(t.v2)", "--to=\(t.v3)", "--filename=\(out)/theirs")
+        var garbage = [UInt8](try Data(contentsOf: URL(fileURLWithPath: out + "/ours")))
+        garbage.removeLast(garbage.count / 3)
+        try Data(garbage).write(to: URL(fileURLWithPath: out + "/truncated"))
+        let fuzz = URL(fileURLWithPath: Harness.deltagen).deletingLastPathComponent().appendingPathComponent("DeltaFuzz").path
+        let r = try Harness.run([fuzz, out + "/ours", out + "/theirs", out + "/truncated"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "checked 3 inputs\n")
+    }
+}
