@@ -51,15 +51,18 @@ public struct DeltaGenerator {
             throw GenerateError.alreadyExists(name)
         }
 
+        let report = options.progress ?? { _ in }
+        report(.phase("scanning"))
         let target = try CommitWalker.walk(repo, commit: name.to)
         let fromTree = try name.from.map { try CommitWalker.walk(repo, commit: $0, keepAllPaths: true) }
         let known = fromTree?.all ?? []
+        report(.phase("pairing"))
         let planned = try planContent(target: target, known: known, fromTree: fromTree)
 
         let staging = try StagingDirectory(repo: repo, filename: options.filename)
         defer { staging.discard() }
         let compressor = PartCompressor(jobs: options.jobs, preset: options.xzPreset,
-                                        inline: options.inline, directory: staging.path)
+                                        inline: options.inline, directory: staging.path, progress: report)
         var part = PartBuilder()
         var partCount = 0
         var objectCount = 0
@@ -83,7 +86,13 @@ public struct DeltaGenerator {
             part.addMetadata(object, bytes: bytes)
         }
         let encoder = try ContentEncoder(repoPath: repo.path, options: options)
+        report(.phase("encoding"))
+        var encodedCount = 0
         for batch in ContentPlan.batches(planned, jobs: options.jobs) {
+            defer {
+                encodedCount += batch.count
+                report(.encoded(done: encodedCount, total: planned.count))
+            }
             for encoded in try encoder.encode(batch) {
                 if case .fallback(let entry) = encoded {
                     fallbacks.append(entry)
@@ -105,6 +114,7 @@ public struct DeltaGenerator {
             }
         }
         closePart()  // there is always at least one part, even an empty one
+        report(.phase("compressing"))
         let parts = try compressor.finish(count: partCount)
 
         let commitBytes = try repo.loadMetadata(ObjectName(name.to, .commit))
@@ -120,9 +130,11 @@ public struct DeltaGenerator {
         let superblockBytes = superblock.serialized()
         try staging.writeSuperblock(superblockBytes)
         if options.verify {
+            report(.phase("verifying"))
             let checks = DeltaVerifier(repo: repo).verify(DeltaLocation(superblockPath: staging.path + "/superblock"))
             if let failure = checks.first(where: { !$0.passed }) { throw GenerateError.verificationFailed(failure) }
         }
+        report(.phase("writing"))
         let destination = try staging.publish(name: name, partCount: options.inline ? 0 : partCount)
 
         let partBytes = parts.reduce(0) { $0 + $1.header.size }

@@ -27,6 +27,8 @@ public struct DeltaOptions: Sendable {
     public var fallbackPolicy: FallbackPolicy = .auto
     /// Replay the finished delta against the repository before it becomes visible.
     public var verify = true
+    /// Called as the generation moves through its phases; nil for silence.
+    public var progress: ProgressHandler?
 
     public init() {}
 }

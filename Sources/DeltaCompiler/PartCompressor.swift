@@ -23,7 +23,11 @@ final class PartCompressor {
     private let keepInline: Bool
     private let directory: String
 
-    init(jobs: Int, preset: UInt32, inline: Bool, directory: String) {
+    private let progress: ProgressHandler
+    private var submitted = 0
+
+    init(jobs: Int, preset: UInt32, inline: Bool, directory: String, progress: @escaping ProgressHandler) {
+        self.progress = progress
         slots = DispatchSemaphore(value: max(1, jobs))
         self.preset = preset
         keepInline = inline
@@ -31,6 +35,7 @@ final class PartCompressor {
     }
 
     func submit(index: Int, payload: PartPayload, objects: [ObjectName]) {
+        lock.withLock { submitted = index + 1 }
         slots.wait()
         group.enter()
         queue.async { [self] in
@@ -44,7 +49,11 @@ final class PartCompressor {
                 let header = PartHeader(checksum: SHA256Hasher.digest(file), size: UInt64(file.count),
                                         uncompressedSize: UInt64(body.count), objects: objects)
                 if !keepInline { try FileOps.writeNewFile("\(directory)/\(index)", file) }
-                lock.withLock { results[index] = Result(header: header, inlineBytes: keepInline ? file : nil) }
+                let closed = lock.withLock {
+                    results[index] = Result(header: header, inlineBytes: keepInline ? file : nil)
+                    return submitted
+                }
+                progress(.partCompressed(index: index, closed: closed))
             } catch {
                 lock.withLock { if firstError == nil { firstError = error } }
             }

@@ -92,6 +92,9 @@ struct GenerateDelta: ParsableCommand {
     @Flag(help: "Print the summary as one JSON object.")
     var json = false
 
+    @Flag(name: [.short, .long], help: "Print nothing but errors: no progress and no summary.")
+    var quiet = false
+
     func validate() throws {
         if empty && to != nil { throw ValidationError("Cannot specify both --empty and FROM") }
         if from == nil { throw ValidationError("TO revision must be specified") }
@@ -123,15 +126,20 @@ struct GenerateDelta: ParsableCommand {
             options.maxBsdiffSize = maxBsdiffSize * 1_000_000
             options.fallbackPolicy = fallbackPolicy
             options.verify = verify
+            let printer = quiet ? nil : ProgressPrinter()
+            if let printer { options.progress = { printer.handle($0) } }
+            defer { printer?.finish() }
             if xzExtreme { options.xzPreset = XZ.defaultPreset | XZ.extremeFlag }
 
             let report: DeltaReport
             do {
                 report = try DeltaGenerator(repo: repo, options: options).generate(name)
             } catch GenerateError.alreadyExists(let existing) {
-                print("Delta \(existing) already exists.")
+                if !quiet { print("Delta \(existing) already exists.") }
                 return
             }
+            printer?.finish()
+            if quiet { return }
             if json {
                 try printJSON(report)
             } else {

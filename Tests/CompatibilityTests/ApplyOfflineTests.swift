@@ -155,7 +155,7 @@ final class ApplyOfflineTests: XCTestCase {
         let bareUser = try TestRepo.shared(mode: "bare-user")
         XCTAssertEqual(archive.v3, bareUser.v3)
         var outputs: [[String: Data]] = []
-        for (repo, jobs) in [(archive.path, "1"), (archive.path, "2"), (bareUser.path, "2")] {
+        for (repo, jobs) in [(archive.path, "1"), (archive.path, "4"), (bareUser.path, "2")] {
             let out = try Harness.makeTemporaryDirectory()
             _ = try generate(repo, ["--min-fallback-size", "0", "--max-chunk-size", "1", "--jobs", jobs,
                                     "--filename", out + "/superblock", archive.v1, archive.v3])
