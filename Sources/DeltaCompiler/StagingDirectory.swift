@@ -15,6 +15,9 @@ final class StagingDirectory {
     private let filename: String?
     private var published = false
     private var lockFD: Int32 = -1
+    /// A test seam: runs between finding the target absent and renaming onto it, so a unit
+    /// test can publish a rival delta exactly there.
+    var beforeRename: (() -> Void)?
 
     init(repo: Repository, filename: String?) throws {
         self.repo = repo
@@ -81,6 +84,7 @@ final class StagingDirectory {
                 if deltagen_rename_exchange(path, target) == 0 { return }
                 guard errno == ENOENT else { throw SystemError("replacing", target) }
             } else {
+                beforeRename?()
                 if rename(path, target) == 0 {
                     published = true
                     return
