@@ -123,12 +123,13 @@ enum DeltaAudit {
 }
 
 /// The contract for a refused input: exit 1, nothing on stdout, one `error:` line that
-/// contains `expected`.
-func assertOneLineError(_ r: CommandResult, contains expected: String,
+/// contains `expected`. `context` says which case failed in a table-driven test.
+func assertOneLineError(_ r: CommandResult, contains expected: String, _ context: String = "",
                         file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssertEqual(r.status, 1, "exit status; stderr: \(r.stderr)", file: file, line: line)
-    XCTAssertEqual(r.stdout, "", file: file, line: line)
+    let label = context.isEmpty ? "" : "\(context): "
+    XCTAssertEqual(r.status, 1, "\(label)exit status; stderr: \(r.stderr)", file: file, line: line)
+    XCTAssertEqual(r.stdout, "", "\(label)stdout", file: file, line: line)
     XCTAssertTrue(r.stderr.hasPrefix("error: ") && r.stderr.contains(expected),
-                  "expected an error containing \"\(expected)\", got: \(r.stderr)", file: file, line: line)
-    XCTAssertEqual(r.stderr.filter { $0 == "\n" }.count, 1, "one line only: \(r.stderr)", file: file, line: line)
+                  "\(label)expected an error containing \"\(expected)\", got: \(r.stderr)", file: file, line: line)
+    XCTAssertEqual(r.stderr.filter { $0 == "\n" }.count, 1, "\(label)one line only: \(r.stderr)", file: file, line: line)
 }
