@@ -61,15 +61,19 @@ struct MergeDeltas: ParsableCommand {
             }
             guard !found.isEmpty else { throw CLIError("no deltas found in \(directories.joined(separator: ", "))") }
 
-            let target = try Publishing.openOrCreate(repo)
             var stats = DeltaStats()
+            for delta in found {
+                if let from = delta.name.from { stats[from: from, to: delta.name.to] = Publishing.statsEntry(delta.inspection) }
+            }
+            // Earlier stats files are read before anything is copied, so a damaged one stops
+            // the merge with the repository untouched.
+            let files = try Publishing.mergedStats(stats, archive: archive)
+            let target = try Publishing.openOrCreate(repo)
             var copied = 0
             for delta in found {
                 if try copy(delta.source, name: delta.name, into: target) { copied += 1 }
-                if let from = delta.name.from { stats[from: from, to: delta.name.to] = Publishing.statsEntry(delta.inspection) }
             }
             print("Merged \(Set(found.map(\.name)).count) deltas into \(repo) (\(copied) copied, the rest already there)")
-            let files = try Publishing.mergedStats(stats, archive: archive)
             try Publishing.refreshIndexes(target)
             try Publishing.writeStats(files, archive: archive)
         }

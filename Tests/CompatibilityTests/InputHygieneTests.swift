@@ -129,3 +129,50 @@ final class InputHygieneTests: XCTestCase {
         XCTAssertEqual(DeltaAudit.check(target).deltas, 1)
     }
 }
+
+/// The JSON inputs at the command line: each malformed file, a directory, a missing path
+/// and an endless one give one `error:` line naming the path, for every command that reads one.
+final class InputFileTests: XCTestCase {
+    func testMalformedInputFilesGetOneLineErrors() throws {
+        let dir = try Harness.makeTemporaryDirectory()
+        let hex = String(repeating: "ab", count: 32)
+        let targets = dir + "/targets.json"
+        try Data("""
+            {"signed": {"targets": {"hw-1": {"hashes": {"sha256": "\(hex)"},
+              "custom": {"version": "1", "hardwareIds": ["hw"], "tags": ["t"]}}}}}
+            """.utf8).write(to: URL(fileURLWithPath: targets))
+        var files: [(String, String)] = []
+        for (label, bytes) in [("empty", Data()), ("garbage", Data([0x00, 0xFF, 0x13, 0x37, 0x7B])),
+                               ("deep", Data(String(repeating: "[", count: 100_000).utf8)),
+                               ("wrong shape", Data("{\"signed\": [], \"tags\": 5}".utf8)), ("non-UTF-8", Data([0x5B, 0x22, 0xC3, 0x28, 0x22, 0x5D]))] {
+            try bytes.write(to: URL(fileURLWithPath: "\(dir)/\(label)"))
+            files.append((label, "\(dir)/\(label)"))
+        }
+        try FileManager.default.createDirectory(atPath: dir + "/a-directory", withIntermediateDirectories: false)
+        files += [("directory", dir + "/a-directory"), ("missing", dir + "/missing.json"), ("endless", "/dev/zero")]
+        let small = try SmallRepo.shared()
+        let upload = try small.copy()
+        try Harness.check([Harness.deltagen, "generate-delta", "--repo", upload, "--inline", small.v1, small.v2])
+
+        for (label, path) in files {
+            let commands: [(String, [String])] = [
+                ("plan --targets", ["plan", "1", "--targets", path]),
+                ("plan --status", ["plan", "1", "--targets", targets, "--status", path, "--by-tag", "t"]),
+                ("ci-job --deltas", ["ci-job", "--deltas", path, "--workdir", dir + "/work"]),
+            ]
+            for (command, args) in commands {
+                let r = try Harness.run([Harness.deltagen] + args)
+                assertOneLineError(r, contains: path, "\(command) \(label)")
+            }
+            // merge-deltas reads the earlier stats file for the delta's target, before copying.
+            // A missing one is normal there (the first merge), so not among these.
+            if label == "missing" { continue }
+            let archive = try Harness.makeTemporaryDirectory()
+            try FileManager.default.createSymbolicLink(atPath: "\(archive)/\(small.v2).json", withDestinationPath: path)
+            let target = try Harness.makeTemporaryDirectory() + "/merged"
+            let r = try Harness.run([Harness.deltagen, "merge-deltas", upload, "--repo", target, "--archive", archive])
+            assertOneLineError(r, contains: "\(small.v2).json", "merge-deltas \(label)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: target), "merge-deltas \(label): repository created")
+        }
+    }
+}
