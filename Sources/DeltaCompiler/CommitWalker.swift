@@ -27,13 +27,23 @@ public enum WalkError: Error, CustomStringConvertible {
     case missing(ObjectName, underlying: String)
     case corrupt(ObjectName, actual: Checksum)
     case malformed(ObjectName, String)
+    /// The object is there but libostree cannot read it (bad zlib stream, truncated header).
+    case unreadable(ObjectName, String)
 
     public var description: String {
         switch self {
         case .missing(let o, let why): return "object \(o) is missing from the repository (\(why))"
         case .corrupt(let o, let actual): return "object \(o) is corrupt: its bytes hash to \(actual.hex)"
         case .malformed(let o, let why): return "object \(o) is malformed: \(why)"
+        case .unreadable(let o, let why): return "object \(o) is corrupt: \(why)"
         }
+    }
+
+    /// Names the object in a libostree read error, which often does not (zlib's "Need more
+    /// input"), and tells a missing object from a damaged one.
+    static func reading(_ object: ObjectName, in repo: Repository, _ error: GLibError) -> WalkError {
+        if (try? repo.has(object)) == true { return .unreadable(object, error.message) }
+        return .missing(object, underlying: error.message)
     }
 }
 
@@ -88,7 +98,7 @@ public enum CommitWalker {
         do {
             bytes = try repo.loadMetadata(object)
         } catch let e as GLibError {
-            throw WalkError.missing(object, underlying: e.message)
+            throw WalkError.reading(object, in: repo, e)
         }
         let actual = SHA256Hasher.digest(bytes)
         guard actual == object.checksum else { throw WalkError.corrupt(object, actual: actual) }

@@ -122,12 +122,13 @@ final class ContentEncoder {
     /// The object's content, checked against its checksum so corrupt sources never reach a delta.
     private func readVerified(_ checksum: Checksum, repo: Repository) throws -> [UInt8] {
         let object: ContentObject
+        let bytes: [UInt8]
         do {
             object = try repo.loadContent(checksum)
+            bytes = try object.readAll()
         } catch let e as GLibError {
-            throw WalkError.missing(ObjectName(checksum, .file), underlying: e.message)
+            throw WalkError.reading(ObjectName(checksum, .file), in: repo, e)
         }
-        let bytes = try object.readAll()
         let h = object.header
         let actual = ContentObjectHeader.checksum(mode: h.fileMode, symlinkTarget: h.symlinkTarget, xattrs: h.xattrs, content: bytes)
         guard actual == checksum else { throw GenerateError.corruptContent(checksum, actual: actual) }

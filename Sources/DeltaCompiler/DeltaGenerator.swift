@@ -63,6 +63,9 @@ public struct DeltaGenerator {
         defer { staging.discard() }
         let compressor = PartCompressor(jobs: options.jobs, preset: options.xzPreset,
                                         inline: options.inline, directory: staging.path, progress: report)
+        // Runs before staging.discard(): a part still being written must not land in a
+        // directory that is being removed, or the removal fails and leaves it behind.
+        defer { compressor.drain() }
         var part = PartBuilder()
         var partCount = 0
         var objectCount = 0
@@ -168,7 +171,7 @@ public struct DeltaGenerator {
             do {
                 header = try repo.loadContent(checksum).header
             } catch let e as GLibError {
-                throw WalkError.missing(ObjectName(checksum, .file), underlying: e.message)
+                throw WalkError.reading(ObjectName(checksum, .file), in: repo, e)
             }
             let path = target.firstPath[checksum] ?? ""
             var item = PlannedContent(checksum: checksum, path: path, header: header, predecessor: nil)

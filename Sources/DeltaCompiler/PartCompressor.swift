@@ -60,6 +60,11 @@ final class PartCompressor {
         }
     }
 
+    /// Waits for the parts in flight, after an error elsewhere.
+    func drain() {
+        group.wait()
+    }
+
     /// Waits for every part; returns them in index order or throws the first failure.
     func finish(count: Int) throws -> [Result] {
         group.wait()

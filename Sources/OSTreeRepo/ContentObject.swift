@@ -40,7 +40,7 @@ public struct ContentObject {
         let bytes = try stream.read(upTo: Int(header.size) + 1)
         guard bytes.count == Int(header.size) else {
             throw GLibError(domain: "deltagen", code: 0,
-                            message: "object \(checksum.hex) is corrupt: header says \(header.size) bytes, stream has \(bytes.count)")
+                            message: "its header says \(header.size) bytes, its stream has \(bytes.count)")
         }
         return bytes
     }

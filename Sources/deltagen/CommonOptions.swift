@@ -48,6 +48,9 @@ struct CLIError: Error, CustomStringConvertible {
 
 /// Runs a command body, turning any error into one `error: …` line on stderr and exit code 1.
 func reportingErrors(_ body: () throws -> Void) throws {
+    // Past a file-size limit (RLIMIT_FSIZE) the kernel would kill us with SIGXFSZ mid-write;
+    // ignored, the write fails with EFBIG and the usual cleanup and error line follow.
+    signal(SIGXFSZ, SIG_IGN)
     do {
         try body()
     } catch let exit as ExitCode {

@@ -61,15 +61,19 @@ struct MergeDeltas: ParsableCommand {
             }
             guard !found.isEmpty else { throw CLIError("no deltas found in \(directories.joined(separator: ", "))") }
 
-            let target = try Publishing.openOrCreate(repo)
             var stats = DeltaStats()
+            for delta in found {
+                if let from = delta.name.from { stats[from: from, to: delta.name.to] = Publishing.statsEntry(delta.inspection) }
+            }
+            // Earlier stats files are read before anything is copied, so a damaged one stops
+            // the merge with the repository untouched.
+            let files = try Publishing.mergedStats(stats, archive: archive)
+            let target = try Publishing.openOrCreate(repo)
             var copied = 0
             for delta in found {
                 if try copy(delta.source, name: delta.name, into: target) { copied += 1 }
-                if let from = delta.name.from { stats[from: from, to: delta.name.to] = Publishing.statsEntry(delta.inspection) }
             }
             print("Merged \(Set(found.map(\.name)).count) deltas into \(repo) (\(copied) copied, the rest already there)")
-            let files = try Publishing.mergedStats(stats, archive: archive)
             try Publishing.refreshIndexes(target)
             try Publishing.writeStats(files, archive: archive)
         }
@@ -89,10 +93,38 @@ struct MergeDeltas: ParsableCommand {
             for rest in (try? fm.contentsOfDirectory(atPath: sub).sorted()) ?? [] {
                 guard let name = DeltaName(deltasSubpath: "\(prefix)/\(rest)"),
                       fm.fileExists(atPath: "\(sub)/\(rest)/superblock") else { continue }
+                // The copy lands at the name's canonical path; a second spelling of the same
+                // checksum would publish files other than the ones read back here.
+                guard name.relativePath == "deltas/\(prefix)/\(rest)" else {
+                    throw CLIError("\(sub)/\(rest) is not the canonical directory name of delta \(name)")
+                }
+                try requirePlainFiles(sub, "\(sub)/\(rest)")
                 result.append((name, "\(sub)/\(rest)"))
             }
         }
         return result
+    }
+
+    /// Fan-out uploads are untrusted: a symlink would be read (or copied) from outside the
+    /// upload, and a FIFO or device would hang or flood the read-back. A delta directory
+    /// holds only a superblock and part files `0`, `1`, … as regular files.
+    static func requirePlainFiles(_ prefixDir: String, _ dir: String) throws {
+        func kind(_ path: String) -> mode_t? {
+            var st = stat()
+            return lstat(path, &st) == 0 ? st.st_mode & S_IFMT : nil
+        }
+        for path in [prefixDir, dir] where kind(path) != S_IFDIR {
+            throw CLIError("\(path) is a symlink or not a directory; a delta must be a plain directory")
+        }
+        for entry in try FileManager.default.contentsOfDirectory(atPath: dir).sorted() {
+            let isPart = entry.allSatisfy { $0.isASCII && $0.isNumber } && Int(entry).map(String.init) == entry
+            guard entry == "superblock" || isPart else {
+                throw CLIError("\(dir)/\(entry) is not a superblock or part file; refusing to merge \(dir)")
+            }
+            guard kind("\(dir)/\(entry)") == S_IFREG else {
+                throw CLIError("\(dir)/\(entry) is a symlink or special file, not a regular file")
+            }
+        }
     }
 
     /// Copies a delta directory in through the repository's tmp/, so deltas/ only ever holds

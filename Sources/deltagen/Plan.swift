@@ -123,9 +123,27 @@ struct PlanCommand: ParsableCommand {
     }
 }
 
-func readInput(_ path: String) throws -> Data {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw CLIError("cannot read \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
+/// Reads an input file (targets, status, deltas file, delta-stats). Pipes are fine
+/// (`--targets <(curl …)`), so the size is capped while reading rather than checked first:
+/// `/dev/zero` or a wrong multi-gigabyte path gets an error, not an endless read.
+func readInput(_ path: String, limit: Int = 256 << 20) throws -> Data {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+        throw CLIError("cannot read \(path): no such file")
+    }
+    if isDir.boolValue { throw CLIError("cannot read \(path): it is a directory") }
+    guard let handle = FileHandle(forReadingAtPath: path) else { throw CLIError("cannot read \(path): permission denied") }
+    defer { try? handle.close() }
+    var data = Data()
+    do {
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            data.append(chunk)
+            if data.count > limit { throw CLIError("cannot read \(path): larger than \(limit >> 20) MiB") }
+        }
+    } catch let e as CLIError {
+        throw e
+    } catch {
+        throw CLIError("cannot read \(path): \(error.localizedDescription)")
     }
     return data
 }
