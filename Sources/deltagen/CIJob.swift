@@ -21,8 +21,8 @@ struct CIJob: ParsableCommand {
             downloading any; downloads --parallel at a time with progress on stderr; \
             extracts each into its own directory and merges it into WORKDIR/ostree_repo \
             with a libostree pull-local, which checksums every object; pulls the URL-less \
-            commits; generates each delta, skipping one that already exists and reads back \
-            cleanly (checksums, decompression and an op dry-run, as `show` does); refreshes \
+            commits; generates each delta, skipping one that already exists and passes \
+            `deltagen verify`; refreshes \
             the summary and delta indexes with core.indexed-deltas=true; and last writes \
             ARCHIVE/<to>.json per target commit.
 
@@ -169,12 +169,12 @@ struct CIJob: ParsableCommand {
             let location = DeltaLocation(repoPath: repo.path, name: name)
             let label = "[\(i + 1)/\(names.count)] \(name)"
             if FileManager.default.fileExists(atPath: location.superblockPath) {
-                if let existing = Publishing.inspect(location) {
-                    print("\(label): exists and reads back cleanly, kept")
+                if let existing = Publishing.verified(location, repo: repo) {
+                    print("\(label): exists and verifies, kept")
                     stats[from: name.from!, to: name.to] = Publishing.statsEntry(existing)
                     continue
                 }
-                print("\(label): exists but does not read back, regenerating")
+                print("\(label): exists but does not verify, regenerating")
             }
             let report: DeltaReport
             do {
@@ -182,7 +182,8 @@ struct CIJob: ParsableCommand {
             } catch {
                 throw CLIError("generating \(name): \(error)")
             }
-            guard let inspection = Publishing.inspect(location) else {
+            // generate() verified the delta before publishing it; this reads its totals.
+            guard let inspection = try? location.inspect() else {
                 throw CLIError("the new delta \(name) does not read back cleanly")
             }
             print("\(label): \(report.parts) parts, \(report.fallbacks) fallbacks, \(report.totalBytes) bytes")

@@ -7,10 +7,11 @@ import OSTreeRepo
 /// Steps that `ci-job` and `merge-deltas` share: reading deltas back, keeping delta-stats,
 /// and refreshing what clients read.
 enum Publishing {
-    /// Reads a delta the way `show` does (part checksums, decompression, an op dry-run).
-    /// There is no `verify` command yet; this is the check that stands in for it.
-    static func inspect(_ location: DeltaLocation) -> DeltaInspection? {
-        try? location.inspect()
+    /// Reads back a delta that passes every `deltagen verify` check, for its stats; nil when
+    /// any check fails, so the caller regenerates it.
+    static func verified(_ location: DeltaLocation, repo: Repository) -> DeltaInspection? {
+        guard DeltaVerifier(repo: repo).verify(location).allSatisfy(\.passed) else { return nil }
+        return try? location.inspect()
     }
 
     /// The stats entry for a delta: Total Size and Total Uncompressed Size as

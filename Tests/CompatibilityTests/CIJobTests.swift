@@ -47,7 +47,7 @@ final class CIJobTests: XCTestCase {
                         to: deltas2)
         let second = try Harness.check([Harness.deltagen, "ci-job", "--deltas", deltas2, "--workdir", work + "/w",
                                         "--remote-url", remote.url])
-        XCTAssertTrue(second.contains("\(t.v2)-\(t.v3): exists and reads back cleanly, kept"), second)
+        XCTAssertTrue(second.contains("\(t.v2)-\(t.v3): exists and verifies, kept"), second)
         let stats2 = try String(contentsOfFile: statsPath, encoding: .utf8)
         XCTAssertEqual(stats2, try Fleet.expectedStats(repo: repo, to: t.v3, froms: [t.v1, t.v2]))
         XCTAssertTrue(stats2.contains(String(stats1.dropFirst(69).dropLast(2))), "the v2 entry is unchanged")
