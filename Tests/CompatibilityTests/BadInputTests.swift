@@ -35,9 +35,9 @@ final class BadInputTests: XCTestCase {
         let r = try Harness.run(prefix + [Harness.deltagen, "generate-delta", "--repo", repo] + args)
         XCTAssertEqual(r.status, 1, "exit status", file: file, line: line)
         XCTAssertEqual(r.stdout, "", file: file, line: line)
-        XCTAssertTrue(r.stderr.hasPrefix("error: ") && r.stderr.contains(expected),
+        XCTAssertTrue(r.errorOutput.hasPrefix("error: ") && r.errorOutput.contains(expected),
                       "stderr was: \(r.stderr)", file: file, line: line)
-        XCTAssertEqual(r.stderr.filter { $0 == "\n" }.count, 1, "one line only: \(r.stderr)", file: file, line: line)
+        XCTAssertEqual(r.errorOutput.filter { $0 == "\n" }.count, 1, "one line only: \(r.stderr)", file: file, line: line)
         XCTAssertEqual(try snapshot(repo), before, "deltas/ changed", file: file, line: line)
         if FileManager.default.fileExists(atPath: repo + "/tmp") {
             XCTAssertEqual(try stagingLeftovers(repo), [], "staging left in tmp/", file: file, line: line)

@@ -129,7 +129,7 @@ func assertOneLineError(_ r: CommandResult, contains expected: String, _ context
     let label = context.isEmpty ? "" : "\(context): "
     XCTAssertEqual(r.status, 1, "\(label)exit status; stderr: \(r.stderr)", file: file, line: line)
     XCTAssertEqual(r.stdout, "", "\(label)stdout", file: file, line: line)
-    XCTAssertTrue(r.stderr.hasPrefix("error: ") && r.stderr.contains(expected),
+    XCTAssertTrue(r.errorOutput.hasPrefix("error: ") && r.errorOutput.contains(expected),
                   "\(label)expected an error containing \"\(expected)\", got: \(r.stderr)", file: file, line: line)
-    XCTAssertEqual(r.stderr.filter { $0 == "\n" }.count, 1, "\(label)one line only: \(r.stderr)", file: file, line: line)
+    XCTAssertEqual(r.errorOutput.filter { $0 == "\n" }.count, 1, "\(label)one line only: \(r.stderr)", file: file, line: line)
 }

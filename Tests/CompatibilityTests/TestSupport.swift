@@ -6,6 +6,13 @@ struct CommandResult {
     var status: Int32
     var stdout: String
     var stderr: String
+
+    /// stderr without `generate-delta`'s progress lines (`deltagen: scanning` …), which a
+    /// pipe receives as plain lines: what is left is the error, if any.
+    var errorOutput: String {
+        stderr.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.hasPrefix("deltagen: ") }.joined(separator: "\n")
+    }
 }
 
 /// Runs commands and builds scratch directories for the compatibility tests.
