@@ -39,10 +39,12 @@ let package = Package(
         // libFuzzer target for the delta reader; see docs/reliability.md for how to run it.
         .executableTarget(name: "DeltaFuzz", dependencies: ["DeltaFormat"]),
 
-        .testTarget(name: "DeltaFormatTests", dependencies: ["DeltaFormat", "CGLib"]),
+        // Helpers shared by the test targets (a seeded generator); never linked into deltagen.
+        .target(name: "TestUtilities", path: "Tests/TestUtilities"),
+        .testTarget(name: "DeltaFormatTests", dependencies: ["DeltaFormat", "CGLib", "TestUtilities"]),
         .testTarget(name: "DeltaPlanningTests", dependencies: ["DeltaPlanning"]),
-        .testTarget(name: "DeltaCompilerTests", dependencies: ["DeltaCompiler", "DeltaFormat", "OSTreeRepo"]),
-        .testTarget(name: "CompatibilityTests", dependencies: ["deltagen", "DeltaFuzz", "DeltaCompiler", "DeltaFormat", "OSTreeRepo"]),
+        .testTarget(name: "DeltaCompilerTests", dependencies: ["DeltaCompiler", "DeltaFormat", "OSTreeRepo", "TestUtilities"]),
+        .testTarget(name: "CompatibilityTests", dependencies: ["deltagen", "DeltaFuzz", "TestUtilities", "DeltaCompiler", "DeltaFormat", "OSTreeRepo"]),
     ],
     swiftLanguageModes: [.v5]
 )

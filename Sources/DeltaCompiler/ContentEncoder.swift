@@ -43,24 +43,16 @@ final class ContentEncoder {
 
     func encode(_ batch: [PlannedContent]) throws -> [EncodedContent] {
         var results = [Result<EncodedContent, Error>?](repeating: nil, count: batch.count)
-        let group = DispatchGroup()
-        let queue = DispatchQueue(label: "deltagen.encode", attributes: .concurrent)
-        let slots = DispatchSemaphore(value: max(1, options.jobs))
+        let work = BoundedWork(label: "deltagen.encode", limit: options.jobs)
         for (i, item) in batch.enumerated() {
-            slots.wait()
-            group.enter()
-            queue.async { [self] in
-                defer {
-                    slots.signal()
-                    group.leave()
-                }
+            work.submit { [self] in
                 let repo = lock.withLock { idleRepos.removeLast() }
                 defer { lock.withLock { idleRepos.append(repo) } }
                 let r = Result { try encode(item, repo: repo) }
                 lock.withLock { results[i] = r }
             }
         }
-        group.wait()
+        work.wait()
         return try results.map { try $0!.get() }
     }
 

@@ -13,9 +13,7 @@ final class PartCompressor {
         var inlineBytes: [UInt8]?
     }
 
-    private let queue = DispatchQueue(label: "deltagen.compress", attributes: .concurrent)
-    private let group = DispatchGroup()
-    private let slots: DispatchSemaphore
+    private let work: BoundedWork
     private let lock = NSLock()
     private var results: [Int: Result] = [:]
     private var firstError: Error?
@@ -28,7 +26,7 @@ final class PartCompressor {
 
     init(jobs: Int, preset: UInt32, inline: Bool, directory: String, progress: @escaping ProgressHandler) {
         self.progress = progress
-        slots = DispatchSemaphore(value: max(1, jobs))
+        work = BoundedWork(label: "deltagen.compress", limit: jobs)
         self.preset = preset
         keepInline = inline
         self.directory = directory
@@ -36,13 +34,7 @@ final class PartCompressor {
 
     func submit(index: Int, payload: PartPayload, objects: [ObjectName]) {
         lock.withLock { submitted = index + 1 }
-        slots.wait()
-        group.enter()
-        queue.async { [self] in
-            defer {
-                slots.signal()
-                group.leave()
-            }
+        work.submit { [self] in
             do {
                 let body = payload.serialized()
                 let file = try PartFile.encode(body, preset: preset)
@@ -62,12 +54,12 @@ final class PartCompressor {
 
     /// Waits for the parts in flight, after an error elsewhere.
     func drain() {
-        group.wait()
+        work.wait()
     }
 
     /// Waits for every part; returns them in index order or throws the first failure.
     func finish(count: Int) throws -> [Result] {
-        group.wait()
+        work.wait()
         if let firstError { throw firstError }
         return (0..<count).map { results[$0]! }
     }

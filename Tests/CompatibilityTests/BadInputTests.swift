@@ -4,23 +4,6 @@ import XCTest
 
 /// Each bad input gets one `error:` line on stderr, a non-zero exit, and leaves the repo as it was.
 final class BadInputTests: XCTestCase {
-    /// Every file under `deltas/` with its bytes, to prove nothing changed.
-    private func snapshot(_ repo: String) throws -> [String: Data] {
-        var out: [String: Data] = [:]
-        let root = repo + "/deltas"
-        guard let walker = FileManager.default.enumerator(atPath: root) else { return out }
-        while let rel = walker.nextObject() as? String {
-            var isDir: ObjCBool = false
-            FileManager.default.fileExists(atPath: root + "/" + rel, isDirectory: &isDir)
-            out[rel] = isDir.boolValue ? Data() : try Data(contentsOf: URL(fileURLWithPath: root + "/" + rel))
-        }
-        return out
-    }
-
-    private func stagingLeftovers(_ repo: String) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: repo + "/tmp").filter { $0.hasPrefix("deltagen") }
-    }
-
     /// A repo copy that already holds one delta, so "unchanged" means something.
     private func repoWithDelta() throws -> (TestRepo, String) {
         let t = try TestRepo.shared()
@@ -31,17 +14,11 @@ final class BadInputTests: XCTestCase {
 
     private func assertFails(_ repo: String, _ args: [String], stderrContains expected: String,
                              runAs prefix: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws {
-        let before = try snapshot(repo)
+        let before = try DeltaAudit.snapshot(repo)
         let r = try Harness.run(prefix + [Harness.deltagen, "generate-delta", "--repo", repo] + args)
-        XCTAssertEqual(r.status, 1, "exit status", file: file, line: line)
-        XCTAssertEqual(r.stdout, "", file: file, line: line)
-        XCTAssertTrue(r.errorOutput.hasPrefix("error: ") && r.errorOutput.contains(expected),
-                      "stderr was: \(r.stderr)", file: file, line: line)
-        XCTAssertEqual(r.errorOutput.filter { $0 == "\n" }.count, 1, "one line only: \(r.stderr)", file: file, line: line)
-        XCTAssertEqual(try snapshot(repo), before, "deltas/ changed", file: file, line: line)
-        if FileManager.default.fileExists(atPath: repo + "/tmp") {
-            XCTAssertEqual(try stagingLeftovers(repo), [], "staging left in tmp/", file: file, line: line)
-        }
+        assertOneLineError(r, contains: expected, file: file, line: line)
+        XCTAssertEqual(try DeltaAudit.snapshot(repo), before, "deltas/ changed", file: file, line: line)
+        XCTAssertEqual(DeltaAudit.stagingLeftovers(repo), [], "staging left in tmp/", file: file, line: line)
     }
 
     func testMissingPathAndNonRepository() throws {

@@ -1,4 +1,5 @@
 import Foundation
+@_exported import TestUtilities
 import XCTest
 
 /// Output of a finished command.

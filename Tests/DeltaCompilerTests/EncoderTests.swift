@@ -1,10 +1,11 @@
 import DeltaFormat
 import OSTreeRepo
+import TestUtilities
 import XCTest
 @testable import DeltaCompiler
 
 final class BsdiffTests: XCTestCase {
-    private var rng = SplitMix(seed: 42)
+    private var rng = SeededGenerator(seed: 42)
 
     private func random(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) } }
 
@@ -78,7 +79,7 @@ final class BsdiffTests: XCTestCase {
 
 final class RollsumTests: XCTestCase {
     func testChunksCoverTheBufferAndRespectTheMaximum() {
-        var rng = SplitMix(seed: 7)
+        var rng = SeededGenerator(seed: 7)
         let data = (0..<300_000).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         let chunks = data.withUnsafeBufferPointer { Rollsum.chunks($0) }
         XCTAssertEqual(chunks.first?.offset, 0)
@@ -92,7 +93,7 @@ final class RollsumTests: XCTestCase {
     }
 
     func testMatchesSurviveAnInsertion() {
-        var rng = SplitMix(seed: 9)
+        var rng = SeededGenerator(seed: 9)
         let old = (0..<200_000).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         let new = Array(old[..<50_000]) + Array("inserted".utf8) + Array(old[50_000...])
         let r = Rollsum.match(old: old, new: new)
@@ -146,14 +147,3 @@ final class PairingTests: XCTestCase {
     }
 }
 
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,4 +1,5 @@
 import DeltaFormat
+import TestUtilities
 import XCTest
 @testable import DeltaCompiler
 
@@ -19,7 +20,7 @@ final class MutationTests: XCTestCase {
 
     /// A part with every op kind: metadata and content splices, a rollsum and a bsdiff object.
     private func fixture() throws -> Fixture {
-        var rng = SplitMix(seed: 5)
+        var rng = SeededGenerator(seed: 5)
         let oldA = (0..<20_000).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         var newA = oldA
         for i in stride(from: 100, to: newA.count, by: 1500) { newA[i] ^= 0x33 }
@@ -68,7 +69,7 @@ final class MutationTests: XCTestCase {
     func testFiveThousandMutationsVerifyOrFailCleanly() throws {
         let f = try fixture()
         let body = try PartFile.decode(f.part, maxPayload: 1 << 24)
-        var rng = SplitMix(seed: 0x5EED)
+        var rng = SeededGenerator(seed: 0x5EED)
         var verified = 0, rejected = 0
         for round in 0..<5000 {
             var superblock = f.superblock, part = f.part
@@ -97,7 +98,7 @@ final class MutationTests: XCTestCase {
         XCTAssertGreaterThan(rejected, 4000, "most random damage must be caught")
     }
 
-    private func mutate(_ bytes: inout [UInt8], _ rng: inout SplitMix) {
+    private func mutate(_ bytes: inout [UInt8], _ rng: inout SeededGenerator) {
         guard !bytes.isEmpty else { return }
         let at = Int(rng.next() % UInt64(bytes.count))
         switch rng.next() % 5 {

@@ -1,3 +1,4 @@
+import TestUtilities
 import XCTest
 @testable import DeltaFormat
 
@@ -30,7 +31,7 @@ final class ReaderRobustnessTests: XCTestCase {
 
     func testThousandsOfMutationsNeverCrash() throws {
         let (sb, part) = try sampleDelta()
-        var rng = SplitMix64(seed: 0xDE17A)
+        var rng = SeededGenerator(seed: 0xDE17A)
         var parsed = 0, rejected = 0
         for round in 0..<3000 {
             var s = sb, p = part
@@ -66,7 +67,7 @@ final class ReaderRobustnessTests: XCTestCase {
         return sb.serialized()
     }
 
-    private func mutate(_ bytes: inout [UInt8], _ rng: inout SplitMix64) {
+    private func mutate(_ bytes: inout [UInt8], _ rng: inout SeededGenerator) {
         guard !bytes.isEmpty else { return }
         switch rng.next() % 4 {
         case 0: bytes.removeLast(Int(rng.next() % UInt64(bytes.count)))  // truncate
@@ -85,15 +86,3 @@ final class ReaderRobustnessTests: XCTestCase {
     }
 }
 
-/// A small deterministic generator, so failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
