@@ -25,14 +25,14 @@ enum ContentPlan {
     }
 
     /// Cuts the plan into batches that are encoded together: at most 16 objects per job and
-    /// about 128 MB of old plus new content, which bounds memory whatever the commit's size.
+    /// about 64 MB of old plus new content, which bounds memory whatever the commit's size.
     static func batches(_ items: [PlannedContent], jobs: Int) -> [[PlannedContent]] {
         var out: [[PlannedContent]] = []
         var current: [PlannedContent] = []
         var bytes: UInt64 = 0
         for item in items {
             let cost = item.header.size * (item.predecessor == nil ? 1 : 2)
-            if !current.isEmpty && (current.count >= 16 * max(1, jobs) || bytes + cost > 128_000_000) {
+            if !current.isEmpty && (current.count >= 16 * max(1, jobs) || bytes + cost > 64_000_000) {
                 out.append(current)
                 current = []
                 bytes = 0

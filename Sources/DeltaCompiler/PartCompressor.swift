@@ -36,10 +36,9 @@ final class PartCompressor {
         lock.withLock { submitted = index + 1 }
         work.submit { [self] in
             do {
-                let body = payload.serialized()
-                let file = try PartFile.encode(body, preset: preset)
+                let (file, payloadSize) = try PartFile.encode(payload: payload, preset: preset)
                 let header = PartHeader(checksum: SHA256Hasher.digest(file), size: UInt64(file.count),
-                                        uncompressedSize: UInt64(body.count), objects: objects)
+                                        uncompressedSize: UInt64(payloadSize), objects: objects)
                 if !keepInline { try FileOps.writeNewFile("\(directory)/\(index)", file) }
                 let closed = lock.withLock {
                     results[index] = Result(header: header, inlineBytes: keepInline ? file : nil)

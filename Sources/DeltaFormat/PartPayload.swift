@@ -32,14 +32,35 @@ public struct PartPayload: Sendable {
         self.ops = ops
     }
 
+    /// The serialized payload as consecutive pieces: the tables, the blob and the ops as they
+    /// are (no copy of the big buffers), then the framing offsets. Concatenated, they equal
+    /// `serialized()`; `XZ.compress(segments:)` takes them as they are.
+    public func segments() -> [[UInt8]] {
+        // (a(uuu)aa(ayay)ayay) needs no padding: the first member is 4-aligned at offset 0 and
+        // the rest are byte-aligned. The offsets of the first three members close the tuple.
+        let head = modeTableValue.serialized() + xattrTableValue.serialized()
+        let modesEnd = modes.count * 12
+        let blobEnd = head.count + blob.count
+        let body = blobEnd + ops.count
+        let width = FramingOffsets.writerWidth(bodySize: body, count: 3)
+        var tail = [UInt8]()
+        for end in [blobEnd, head.count, modesEnd] { FramingOffsets.append(end, width: width, to: &tail) }
+        return [head, blob, ops, tail]
+    }
+
     public func serialized() -> [UInt8] {
-        // uid, gid and mode are big-endian in the mode table whatever the host (format §3.5).
-        let modeTable = GVariantValue.array(element: .tuple([.uint32, .uint32, .uint32]), modes.map {
+        GVariantValue.tuple([modeTableValue, xattrTableValue, .bytes(blob), .bytes(ops)]).serialized()
+    }
+
+    /// uid, gid and mode are big-endian in the mode table whatever the host (format §3.5).
+    private var modeTableValue: GVariantValue {
+        .array(element: .tuple([.uint32, .uint32, .uint32]), modes.map {
             .tuple([.uint32($0.uid.byteSwapped), .uint32($0.gid.byteSwapped), .uint32($0.mode.byteSwapped)])
         })
-        let xattrTable = GVariantValue.array(element: PartPayload.xattrSetType,
-                                             xattrSets.map { .serialized(PartPayload.xattrSetType, $0) })
-        return GVariantValue.tuple([modeTable, xattrTable, .bytes(blob), .bytes(ops)]).serialized()
+    }
+
+    private var xattrTableValue: GVariantValue {
+        .array(element: PartPayload.xattrSetType, xattrSets.map { .serialized(PartPayload.xattrSetType, $0) })
     }
 
     public init(decoding bytes: [UInt8]) throws {
@@ -71,6 +92,14 @@ public enum PartCompression: UInt8, Sendable {
 
 /// A part file (or inline part): one compression byte, then the (compressed) payload.
 public enum PartFile {
+    /// The part file for `payload`, compressed from its segments (no serialized copy).
+    public static func encode(payload: PartPayload, preset: UInt32 = XZ.defaultPreset) throws -> (file: [UInt8], payloadSize: Int) {
+        let segments = payload.segments()
+        var out: [UInt8] = [PartCompression.xz.rawValue]
+        out.append(contentsOf: try XZ.compress(segments: segments, preset: preset))
+        return (out, segments.reduce(0) { $0 + $1.count })
+    }
+
     public static func encode(_ payload: [UInt8], preset: UInt32 = XZ.defaultPreset) throws -> [UInt8] {
         var out: [UInt8] = [PartCompression.xz.rawValue]
         out.append(contentsOf: try XZ.compress(payload, preset: preset))

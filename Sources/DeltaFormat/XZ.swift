@@ -21,6 +21,22 @@ public enum XZ {
         return output
     }
 
+    /// Compresses the concatenation of `segments` into one .xz stream, without joining them
+    /// first, so a part's blob is never copied just to be compressed.
+    public static func compress(segments: [[UInt8]], preset: UInt32 = defaultPreset) throws -> [UInt8] {
+        var stream = lzma_stream()
+        let status = lzma_easy_encoder(&stream, preset, LZMA_CHECK_CRC64)
+        guard status == LZMA_OK else { throw DeltaFormatError.compression("xz encoder init failed (\(status.rawValue))") }
+        defer { lzma_end(&stream) }
+        var output = [UInt8]()
+        output.reserveCapacity(segments.reduce(0) { $0 + $1.count } / 3 + 4096)
+        for segment in segments where !segment.isEmpty {
+            try run(&stream, input: segment, action: LZMA_RUN, into: &output, limit: Int.max)
+        }
+        try run(&stream, input: [], action: LZMA_FINISH, into: &output, limit: Int.max)
+        return output
+    }
+
     /// Decompresses one .xz stream, refusing to produce more than `maxOutput` bytes or to
     /// use more than `memoryLimit` bytes of decoder memory (an xz bomb fails, it does not grow).
     public static func decompress(_ input: [UInt8], maxOutput: Int,
@@ -55,7 +71,10 @@ public enum XZ {
                     output.append(contentsOf: buffer[0..<produced])
                 }
                 switch result {
-                case LZMA_OK: continue
+                case LZMA_OK:
+                    // With LZMA_RUN the segment is done once all of it is consumed and no output is pending.
+                    if action == LZMA_RUN && stream.avail_in == 0 && stream.avail_out > 0 { return }
+                    continue
                 case LZMA_STREAM_END:
                     guard stream.avail_in == 0 else { throw DeltaFormatError.compression("trailing bytes after the xz stream") }
                     return

@@ -86,6 +86,20 @@ final class FormatTests: XCTestCase {
         XCTAssertEqual(back.xattrSets, [[]])
     }
 
+    func testPayloadSegmentsEqualTheSerializedPayload() throws {
+        let xattrs = GVariantValue.array(element: .tuple([.bytes, .bytes]),
+                                         [.tuple([.bytes(Array("user.a\0".utf8)), .bytes([1, 2])])]).serialized()
+        for blobSize in [0, 5, 300, 70_000] {
+            let payload = PartPayload(modes: [FileMode(uid: 0, gid: 0, mode: 0o100644), FileMode(uid: 1, gid: 1, mode: 0o100755)],
+                                      xattrSets: [[], xattrs], blob: (0..<blobSize).map { UInt8(truncatingIfNeeded: $0) },
+                                      ops: [0x53, 0, 0, 1, 0])
+            XCTAssertEqual(payload.segments().flatMap { $0 }, payload.serialized(), "blob of \(blobSize) bytes")
+            let (file, size) = try PartFile.encode(payload: payload, preset: 0)
+            XCTAssertEqual(size, payload.serialized().count)
+            XCTAssertEqual(try PartFile.decode(file, maxPayload: size), payload.serialized())
+        }
+    }
+
     func testInstructionsRoundTrip() throws {
         let objects = [ObjectName(SHA256Hasher.digest([1]), .dirTree), ObjectName(SHA256Hasher.digest([2]), .file),
                        ObjectName(SHA256Hasher.digest([3]), .file)]
