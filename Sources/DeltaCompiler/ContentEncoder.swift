@@ -29,6 +29,23 @@ enum EncodedContent {
     }
 }
 
+extension PartBuilder {
+    /// Appends an encoded object with the ops its encoding needs. Fallbacks travel in the
+    /// superblock instead and never reach a part.
+    mutating func add(_ encoded: EncodedContent) {
+        switch encoded {
+        case .literal(let c, let h, let bytes):
+            addContent(c, mode: h.fileMode, xattrs: h.xattrs, bytes: bytes)
+        case .rollsum(let c, let h, let source, let new, let matches):
+            addRollsum(c, mode: h.fileMode, xattrs: h.xattrs, source: source, new: new, matches: matches)
+        case .bsdiff(let c, let h, let source, let patch):
+            addBsdiff(c, mode: h.fileMode, xattrs: h.xattrs, source: source, newSize: h.size, patch: patch)
+        case .fallback:
+            preconditionFailure("fallbacks are not part content")
+        }
+    }
+}
+
 /// Reads and encodes content objects on up to `jobs` threads, each with its own repository
 /// handle; results come back in input order, so output never depends on scheduling.
 final class ContentEncoder {

@@ -102,18 +102,9 @@ public struct DeltaGenerator {
                     continue
                 }
                 makeRoom(for: encoded.blobSize)
-                switch encoded {
-                case .literal(let c, let h, let bytes):
-                    part.addContent(c, mode: h.fileMode, xattrs: h.xattrs, bytes: bytes)
-                case .rollsum(let c, let h, let source, let new, let matches):
-                    part.addRollsum(c, mode: h.fileMode, xattrs: h.xattrs, source: source, new: new, matches: matches)
-                    rollsumCount += 1
-                case .bsdiff(let c, let h, let source, let patch):
-                    part.addBsdiff(c, mode: h.fileMode, xattrs: h.xattrs, source: source, newSize: h.size, patch: patch)
-                    bsdiffCount += 1
-                case .fallback:
-                    break
-                }
+                part.add(encoded)
+                if case .rollsum = encoded { rollsumCount += 1 }
+                if case .bsdiff = encoded { bsdiffCount += 1 }
             }
         }
         closePart()  // there is always at least one part, even an empty one
