@@ -117,6 +117,7 @@ commit() {
   echo "$c"
 }
 
+mkdir -p "$(dirname "$REPO")"  # parent directories are created, the repo itself must be new
 ostree init --repo="$REPO" --mode="$MODE" >&2
 
 # ---------------------------------------------------------------- v1
