@@ -36,16 +36,26 @@ public struct PartPayload: Sendable {
     /// are (no copy of the big buffers), then the framing offsets. Concatenated, they equal
     /// `serialized()`; `XZ.compress(segments:)` takes them as they are.
     public func segments() -> [[UInt8]] {
+        let head = PartPayload.head(modes: modes, xattrSets: xattrSets)
+        return [head, blob] + PartPayload.tail(modeCount: modes.count, headSize: head.count, blobSize: blob.count, ops: ops)
+    }
+
+    /// What comes before the blob: the mode and xattr tables. A part compressed while it
+    /// fills writes this first, so its tables must be fixed before its first object.
+    public static func head(modes: [FileMode], xattrSets: [[UInt8]]) -> [UInt8] {
+        let tables = PartPayload(modes: modes, xattrSets: xattrSets)
+        return tables.modeTableValue.serialized() + tables.xattrTableValue.serialized()
+    }
+
+    /// What comes after a blob of `blobSize` bytes: the ops, then the framing offsets.
+    public static func tail(modeCount: Int, headSize: Int, blobSize: Int, ops: [UInt8]) -> [[UInt8]] {
         // (a(uuu)aa(ayay)ayay) needs no padding: the first member is 4-aligned at offset 0 and
         // the rest are byte-aligned. The offsets of the first three members close the tuple.
-        let head = modeTableValue.serialized() + xattrTableValue.serialized()
-        let modesEnd = modes.count * 12
-        let blobEnd = head.count + blob.count
-        let body = blobEnd + ops.count
-        let width = FramingOffsets.writerWidth(bodySize: body, count: 3)
-        var tail = [UInt8]()
-        for end in [blobEnd, head.count, modesEnd] { FramingOffsets.append(end, width: width, to: &tail) }
-        return [head, blob, ops, tail]
+        let blobEnd = headSize + blobSize
+        let width = FramingOffsets.writerWidth(bodySize: blobEnd + ops.count, count: 3)
+        var offsets = [UInt8]()
+        for end in [blobEnd, headSize, modeCount * 12] { FramingOffsets.append(end, width: width, to: &offsets) }
+        return [ops, offsets]
     }
 
     public func serialized() -> [UInt8] {
@@ -93,10 +103,10 @@ public enum PartCompression: UInt8, Sendable {
 /// A part file (or inline part): one compression byte, then the (compressed) payload.
 public enum PartFile {
     /// The part file for `payload`, compressed from its segments (no serialized copy).
-    public static func encode(payload: PartPayload, preset: UInt32 = XZ.defaultPreset) throws -> (file: [UInt8], payloadSize: Int) {
+    public static func encode(payload: PartPayload, settings: XZ.Settings = .parts) throws -> (file: [UInt8], payloadSize: Int) {
         let segments = payload.segments()
         var out: [UInt8] = [PartCompression.xz.rawValue]
-        out.append(contentsOf: try XZ.compress(segments: segments, preset: preset))
+        out.append(contentsOf: try XZ.compress(segments: segments, settings: settings))
         return (out, segments.reduce(0) { $0 + $1.count })
     }
 

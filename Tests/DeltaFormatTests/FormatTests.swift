@@ -94,10 +94,40 @@ final class FormatTests: XCTestCase {
                                       xattrSets: [[], xattrs], blob: (0..<blobSize).map { UInt8(truncatingIfNeeded: $0) },
                                       ops: [0x53, 0, 0, 1, 0])
             XCTAssertEqual(payload.segments().flatMap { $0 }, payload.serialized(), "blob of \(blobSize) bytes")
-            let (file, size) = try PartFile.encode(payload: payload, preset: 0)
+            let (file, size) = try PartFile.encode(payload: payload, settings: XZ.Settings(preset: 0))
             XCTAssertEqual(size, payload.serialized().count)
             XCTAssertEqual(try PartFile.decode(file, maxPayload: size), payload.serialized())
         }
+    }
+
+    /// A part compressed while it fills: the head, the blob in pieces, then the tail, through
+    /// one stream encoder, decodes to the serialized payload.
+    func testStreamedPayloadEqualsTheSerializedPayload() throws {
+        let modes = [FileMode(uid: 0, gid: 0, mode: 0o100644)]
+        let blob = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let payload = PartPayload(modes: modes, xattrSets: [[]], blob: blob, ops: [0x53, 0, 0, 1, 0])
+        let encoder = try XZ.StreamEncoder(settings: XZ.Settings(preset: 1))
+        let head = PartPayload.head(modes: modes, xattrSets: [[]])
+        try encoder.append(head)
+        for start in stride(from: 0, to: blob.count, by: 30_000) {
+            try encoder.append(Array(blob[start..<min(start + 30_000, blob.count)]))
+        }
+        for piece in PartPayload.tail(modeCount: 1, headSize: head.count, blobSize: blob.count, ops: payload.ops) {
+            try encoder.append(piece)
+        }
+        XCTAssertEqual(encoder.inputSize, payload.serialized().count)
+        XCTAssertEqual(try XZ.decompress(try encoder.finish(), maxOutput: 1 << 20), payload.serialized())
+    }
+
+    /// Parts use an 8 MiB dictionary: a client decodes them in about 9 MiB, where ostree's
+    /// 32 MiB dictionary needs about 33 MiB.
+    func testPartDictionarySetsTheDecoderMemory() throws {
+        let input = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 % 251) }
+        let ours = try XZ.compress(segments: [input])
+        let ostrees = try XZ.compress(segments: [input], settings: .ostree)
+        XCTAssertEqual(try XZ.decompress(ours, maxOutput: input.count, memoryLimit: 10 << 20), input)
+        XCTAssertThrowsError(try XZ.decompress(ostrees, maxOutput: input.count, memoryLimit: 10 << 20))
+        XCTAssertEqual(try XZ.decompress(ostrees, maxOutput: input.count, memoryLimit: 34 << 20), input)
     }
 
     func testInstructionsRoundTrip() throws {
