@@ -55,47 +55,21 @@ public struct DeltaVerifier {
             }) else { return checks }
         }
 
+        // Parts are independent of each other, so they are checked in parallel, each with its
+        // own repository handle; their checks are reported in part order.
+        let outcomes = OrderedResults<PartOutcome>(count: sb.parts.count)
+        DispatchQueue.concurrentPerform(iterations: sb.parts.count) { i in
+            outcomes.put(i, Result { try verifyPart(i, sb: sb, location: location, fromObjects: fromObjects) })
+        }
         var created: [ObjectName: [UInt8]?] = [:]
-        for (i, header) in sb.parts.enumerated() {
-            var payload: PartPayload!
-            var payloadSize = 0
-            guard record("part \(i)", {
-                let file: [UInt8]
-                if i < sb.inlineParts.count {
-                    file = sb.inlineParts[i]
-                } else {
-                    file = try FileOps.readFile("\(location.directory)/\(i)", limit: Int(clamping: header.size) + 1)
-                    guard file.count == header.size else {
-                        throw VerifyFailure("file is \(file.count) bytes, superblock says \(header.size)")
-                    }
-                }
-                let actual = SHA256Hasher.digest(file)
-                guard actual == header.checksum else {
-                    throw VerifyFailure("checksum mismatch: expected \(header.checksum.hex), actual \(actual.hex)")
-                }
-                let bytes = try PartFile.decode(file, maxPayload: DeltaReader.payloadLimit(for: header))
-                payloadSize = bytes.count
-                payload = try PartPayload(decoding: bytes)
-                return "\(file.count) bytes, checksum ok"
-            }) else { continue }
-            _ = record("part \(i) ops", {
-                var objectBytes = 0, symlinkBytes = 0
-                try PartReplay.run(payload, objects: header.objects, sources: { checksum in
-                    guard fromObjects.contains(ObjectName(checksum, .file)) else { return nil }
-                    return try repo.loadContent(checksum).readAll()
-                }, written: { w in
-                    created[w.object] = w.metadata
-                    objectBytes += w.size
-                    if w.isSymlink { symlinkBytes += w.size }
-                })
-                // deltagen declares the payload length; ostree declares the objects' total, in
-                // which a symlink counts its target length (bare repos) or nothing (archive).
-                let accepted = [payloadSize, objectBytes, objectBytes - symlinkBytes].map(UInt64.init)
-                guard accepted.contains(header.uncompressedSize) else {
-                    throw VerifyFailure("usize mismatch: declared \(header.uncompressedSize), payload is \(payloadSize) bytes, objects \(objectBytes)")
-                }
-                return "\(header.objects.count) objects rebuilt with their checksums"
-            })
+        for i in sb.parts.indices {
+            switch outcomes.take(i) {
+            case .success(let outcome):
+                checks += outcome.checks
+                created.merge(outcome.created) { first, _ in first }
+            case .failure(let error):
+                checks.append(VerifyCheck(name: "part \(i)", passed: false, detail: "\(error)"))
+            }
         }
 
         _ = record("fallbacks", {
@@ -132,6 +106,68 @@ public struct DeltaVerifier {
             return "every object of TO is in FROM, in the delta or a fallback (\(count) file entries)"
         })
         return checks
+    }
+
+    private struct PartOutcome {
+        var checks: [VerifyCheck] = []
+        var created: [ObjectName: [UInt8]?] = [:]
+    }
+
+    /// The checks of part `i`: its file, its payload, and its ops replayed against FROM.
+    private func verifyPart(_ i: Int, sb: Superblock, location: DeltaLocation,
+                            fromObjects: Set<ObjectName>) throws -> PartOutcome {
+        let handle = try Repository(path: repo.path)
+        var outcome = PartOutcome()
+        func record(_ name: String, _ body: () throws -> String) -> Bool {
+            do {
+                outcome.checks.append(VerifyCheck(name: name, passed: true, detail: try body()))
+                return true
+            } catch {
+                outcome.checks.append(VerifyCheck(name: name, passed: false, detail: "\(error)"))
+                return false
+            }
+        }
+        let header = sb.parts[i]
+        var payload: PartPayload!
+        var payloadSize = 0
+        guard record("part \(i)", {
+            let file: [UInt8]
+            if i < sb.inlineParts.count {
+                file = sb.inlineParts[i]
+            } else {
+                file = try FileOps.readFile("\(location.directory)/\(i)", limit: Int(clamping: header.size) + 1)
+                guard file.count == header.size else {
+                    throw VerifyFailure("file is \(file.count) bytes, superblock says \(header.size)")
+                }
+            }
+            let actual = SHA256Hasher.digest(file)
+            guard actual == header.checksum else {
+                throw VerifyFailure("checksum mismatch: expected \(header.checksum.hex), actual \(actual.hex)")
+            }
+            let bytes = try PartFile.decode(file, maxPayload: DeltaReader.payloadLimit(for: header))
+            payloadSize = bytes.count
+            payload = try PartPayload(decoding: bytes)
+            return "\(file.count) bytes, checksum ok"
+        }) else { return outcome }
+        _ = record("part \(i) ops", {
+            var objectBytes = 0, symlinkBytes = 0
+            try PartReplay.run(payload, objects: header.objects, sources: { checksum in
+                guard fromObjects.contains(ObjectName(checksum, .file)) else { return nil }
+                return try handle.loadContent(checksum).readAll()
+            }, written: { w in
+                outcome.created[w.object] = w.metadata
+                objectBytes += w.size
+                if w.isSymlink { symlinkBytes += w.size }
+            })
+            // deltagen declares the payload length; ostree declares the objects' total, in
+            // which a symlink counts its target length (bare repos) or nothing (archive).
+            let accepted = [payloadSize, objectBytes, objectBytes - symlinkBytes].map(UInt64.init)
+            guard accepted.contains(header.uncompressedSize) else {
+                throw VerifyFailure("usize mismatch: declared \(header.uncompressedSize), payload is \(payloadSize) bytes, objects \(objectBytes)")
+            }
+            return "\(header.objects.count) objects rebuilt with their checksums"
+        })
+        return outcome
     }
 }
 
