@@ -2,6 +2,7 @@
 #define DELTAGEN_CLINUXSHIM_H
 /* Linux calls that Swift's Glibc module does not export. Header-only: nothing to link. */
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -9,5 +10,11 @@
    the old one without a moment where neither or half of one is visible. */
 static inline int deltagen_rename_exchange(const char *a, const char *b) {
     return (int)syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 2 /* RENAME_EXCHANGE */);
+}
+
+/* Raises the calling thread's nice value (Linux keeps one per thread). Lowering a thread's
+   priority needs no privilege; raising it back would, so only threads that end use it. */
+static inline int deltagen_set_thread_nice(int nice) {
+    return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
 }
 #endif

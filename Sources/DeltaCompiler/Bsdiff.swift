@@ -14,6 +14,16 @@ public enum Bsdiff {
         8 * (oldSize + 1) + oldSize + newSize
     }
 
+    /// The patch's nonzero bytes: a cheap bound on its compressed size, since a patch between
+    /// similar files is mostly zero diff bytes.
+    public static func nonzeroBytes(_ patch: [UInt8]) -> Int {
+        patch.withUnsafeBufferPointer { p in
+            var count = 0
+            for byte in p where byte != 0 { count += 1 }
+            return count
+        }
+    }
+
     public static func diff(old: [UInt8], new: [UInt8]) -> [UInt8] {
         old.withUnsafeBufferPointer { o in
             new.withUnsafeBufferPointer { n in diff(old: o, new: n) }

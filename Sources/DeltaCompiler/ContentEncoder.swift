@@ -47,30 +47,46 @@ extension PartBuilder {
 }
 
 /// Reads and encodes content objects on up to `jobs` threads, each with its own repository
-/// handle; results come back in input order, so output never depends on scheduling.
+/// handle. Results are handed over in input order, so output never depends on scheduling.
 final class ContentEncoder {
     private let options: DeltaOptions
     private var idleRepos: [Repository]
     private let lock = NSLock()
+    /// How far encoding may run ahead of the consumer: enough that one large file (python's
+    /// 7 MB binary takes seconds) does not leave the other cores idle, little enough to bound
+    /// memory (old plus new content of the objects ahead).
+    static let maxBytesAhead: UInt64 = 64_000_000
+    static let maxObjectsAheadPerJob = 64
 
     init(repoPath: String, options: DeltaOptions) throws {
         self.options = options
         idleRepos = try (0..<max(1, options.jobs)).map { _ in try Repository(path: repoPath) }
     }
 
-    func encode(_ batch: [PlannedContent]) throws -> [EncodedContent] {
-        var results = [Result<EncodedContent, Error>?](repeating: nil, count: batch.count)
-        let work = BoundedWork(label: "deltagen.encode", limit: options.jobs)
-        for (i, item) in batch.enumerated() {
-            work.submit { [self] in
-                let repo = lock.withLock { idleRepos.removeLast() }
-                defer { lock.withLock { idleRepos.append(repo) } }
-                let r = Result { try encode(item, repo: repo) }
-                lock.withLock { results[i] = r }
-            }
+    /// Encodes `items` and calls `body` with each result, in order, on the calling thread.
+    func encode(_ items: [PlannedContent], _ body: (EncodedContent) throws -> Void) throws {
+        let results = OrderedResults<EncodedContent>(count: items.count)
+        let workers = WorkerThreads(count: options.jobs) { [self] i in
+            let repo = lock.withLock { idleRepos.removeLast() }
+            defer { lock.withLock { idleRepos.append(repo) } }
+            results.put(i, Result { try encode(items[i], repo: repo) })
         }
-        work.wait()
-        return try results.map { try $0!.get() }
+        defer { workers.stop() }
+        func cost(_ item: PlannedContent) -> UInt64 { item.header.size * (item.predecessor == nil ? 1 : 2) }
+        var released = 0
+        var bytesAhead: UInt64 = 0
+        let maxAhead = ContentEncoder.maxObjectsAheadPerJob * max(1, options.jobs)
+        for consumed in items.indices {
+            while released < items.count && (released == consumed ||
+                    (released - consumed < maxAhead && bytesAhead + cost(items[released]) <= ContentEncoder.maxBytesAhead)) {
+                bytesAhead += cost(items[released])
+                released += 1
+            }
+            workers.release(upTo: released)
+            let result = results.take(consumed)
+            bytesAhead -= cost(items[consumed])
+            try body(try result.get())
+        }
     }
 
     private func encode(_ item: PlannedContent, repo: Repository) throws -> EncodedContent {
@@ -99,27 +115,38 @@ final class ContentEncoder {
                                 old: [UInt8], new: [UInt8]) -> EncodedContent {
         func estimate(_ bytes: [UInt8]) -> Int { (try? XZ.compress(bytes, preset: 0).count) ?? bytes.count }
         var best: (encoding: EncodedContent, size: Int)? = nil
-        if options.rollsumEnabled {
-            let r = Rollsum.match(old: old, new: new)
-            if r.matchedBytes == new.count {
-                return .rollsum(checksum, h, source: source, new: new, matches: r.matches)
-            }
-            if r.matchedChunks > 0 {
-                var gaps = [UInt8]()
-                var cursor = 0
-                for m in r.matches {
-                    gaps.append(contentsOf: new[cursor..<m.newOffset])
-                    cursor = m.newOffset + m.length
-                }
-                gaps.append(contentsOf: new[cursor...])
-                best = (.rollsum(checksum, h, source: source, new: new, matches: r.matches),
-                        estimate(gaps) + 12 * r.matches.count + 40)
-            }
+        func consider(_ encoding: EncodedContent, size: Int) {
+            if best == nil || size < best!.size { best = (encoding, size) }
         }
+        let rollsum = options.rollsumEnabled ? Rollsum.match(old: old, new: new) : nil
+        if let rollsum, rollsum.matchedBytes == new.count {
+            return .rollsum(checksum, h, source: source, new: new, matches: rollsum.matches)
+        }
+        // A rollsum delta ships its unmatched bytes as they are, so the same eighth rule as for
+        // literals (below) applies to them.
+        let rollsumBytes = rollsum.map { $0.matchedChunks > 0 ? new.count - $0.matchedBytes : new.count } ?? new.count
         if options.bsdiffEnabled && UInt64(old.count + new.count) <= options.maxBsdiffSize {
             let patch = Bsdiff.diff(old: old, new: new)
-            let size = estimate(patch) + 40
-            if best == nil || size < best!.size { best = (.bsdiff(checksum, h, source: source, patch: patch), size) }
+            // A patch is mostly zero bytes, which xz shrinks to almost nothing, so it compresses
+            // to little more than its nonzero bytes. When those are under a sixteenth of what
+            // the other encodings ship, bsdiff wins without an xz pass (1.3 s of CPU on the
+            // Debian corpus, docs/benchmarks.md).
+            if Bsdiff.nonzeroBytes(patch) <= rollsumBytes / 16 { return .bsdiff(checksum, h, source: source, patch: patch) }
+            consider(.bsdiff(checksum, h, source: source, patch: patch), size: estimate(patch) + 40)
+        }
+        // When bsdiff is already under an eighth of the unmatched bytes, estimating them is
+        // skipped (3.6 s of CPU on the Debian corpus, same bytes).
+        if let rollsum, rollsum.matchedChunks > 0,
+           best.map({ $0.size > (new.count - rollsum.matchedBytes) / 8 }) ?? true {
+            var gaps = [UInt8]()
+            var cursor = 0
+            for m in rollsum.matches {
+                gaps.append(contentsOf: new[cursor..<m.newOffset])
+                cursor = m.newOffset + m.length
+            }
+            gaps.append(contentsOf: new[cursor...])
+            consider(.rollsum(checksum, h, source: source, new: new, matches: rollsum.matches),
+                     size: estimate(gaps) + 12 * rollsum.matches.count + 40)
         }
         // The literal estimate is a full xz pass over the file, the costliest of the three.
         // Whole files rarely compress below an eighth of their size, so when another encoding

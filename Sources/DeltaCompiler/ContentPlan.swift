@@ -24,23 +24,15 @@ enum ContentPlan {
         return (group, base[base.index(after: dot)...].lowercased())
     }
 
-    /// Cuts the plan into batches that are encoded together: at most 16 objects per job and
-    /// about 64 MB of old plus new content, which bounds memory whatever the commit's size.
-    static func batches(_ items: [PlannedContent], jobs: Int) -> [[PlannedContent]] {
-        var out: [[PlannedContent]] = []
-        var current: [PlannedContent] = []
-        var bytes: UInt64 = 0
+    /// The mode and xattr tables every part of the delta carries: each distinct value among the
+    /// planned objects, in plan order.
+    static func tables(_ items: [PlannedContent]) -> (modes: [FileMode], xattrSets: [[UInt8]]) {
+        var modes: [FileMode] = [], xattrSets: [[UInt8]] = []
+        var seenModes = Set<FileMode>(), seenXattrs = Set<[UInt8]>()
         for item in items {
-            let cost = item.header.size * (item.predecessor == nil ? 1 : 2)
-            if !current.isEmpty && (current.count >= 16 * max(1, jobs) || bytes + cost > 64_000_000) {
-                out.append(current)
-                current = []
-                bytes = 0
-            }
-            current.append(item)
-            bytes += cost
+            if seenModes.insert(item.header.fileMode).inserted { modes.append(item.header.fileMode) }
+            if seenXattrs.insert(item.header.xattrs).inserted { xattrSets.append(item.header.xattrs) }
         }
-        if !current.isEmpty { out.append(current) }
-        return out
+        return (modes, xattrSets)
     }
 }

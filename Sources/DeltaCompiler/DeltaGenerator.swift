@@ -61,22 +61,36 @@ public struct DeltaGenerator {
 
         let staging = try StagingDirectory(repo: repo, filename: options.filename)
         defer { staging.discard() }
-        let compressor = PartCompressor(jobs: options.jobs, preset: options.xzPreset,
+        let compressor = PartCompressor(jobs: options.jobs, settings: options.xzSettings,
                                         inline: options.inline, directory: staging.path, progress: report)
         // Runs before staging.discard(): a part still being written must not land in a
         // directory that is being removed, or the removal fails and leaves it behind.
         defer { compressor.drain() }
-        var part = PartBuilder()
+        // Every part carries the tables of the whole delta, because a part is compressed from
+        // its first byte on and its tables come before its blob. They are a few bytes each.
+        let tables = ContentPlan.tables(planned)
+        let head = PartPayload.head(modes: tables.modes, xattrSets: tables.xattrSets)
+        func newPart() -> PartBuilder { PartBuilder(modes: tables.modes, xattrSets: tables.xattrSets) }
+        var part = newPart()
+        var stream: PartStream?
         var partCount = 0
         var objectCount = 0
         var fallbacks: [FallbackEntry] = []
         var rollsumCount = 0, bsdiffCount = 0
 
+        func flush() {
+            if stream == nil { stream = compressor.open(index: partCount, head: head) }
+            stream!.append(part.takeBlobSegments())
+        }
         func closePart() {
-            compressor.submit(index: partCount, payload: part.payload(), objects: part.objects)
+            flush()
+            let tail = PartPayload.tail(modeCount: tables.modes.count, headSize: head.count,
+                                        blobSize: part.blobSize, ops: part.ops)
+            stream!.close(tail: tail, objects: part.objects)
+            stream = nil
             objectCount += part.objects.count
             partCount += 1
-            part = PartBuilder()
+            part = newPart()
         }
         func makeRoom(for size: Int) {
             if !part.isEmpty && part.estimatedSize + size > options.maxChunkSize { closePart() }
@@ -88,24 +102,24 @@ public struct DeltaGenerator {
             makeRoom(for: bytes.count)
             part.addMetadata(object, bytes: bytes)
         }
+        flush()
         let encoder = try ContentEncoder(repoPath: repo.path, options: options)
         report(.phase("encoding"))
         var encodedCount = 0
-        for batch in ContentPlan.batches(planned, jobs: options.jobs) {
-            defer {
-                encodedCount += batch.count
+        try encoder.encode(planned) { encoded in
+            encodedCount += 1
+            if encodedCount % 32 == 0 || encodedCount == planned.count {
                 report(.encoded(done: encodedCount, total: planned.count))
             }
-            for encoded in try encoder.encode(batch) {
-                if case .fallback(let entry) = encoded {
-                    fallbacks.append(entry)
-                    continue
-                }
-                makeRoom(for: encoded.blobSize)
-                part.add(encoded)
-                if case .rollsum = encoded { rollsumCount += 1 }
-                if case .bsdiff = encoded { bsdiffCount += 1 }
+            if case .fallback(let entry) = encoded {
+                fallbacks.append(entry)
+                return
             }
+            makeRoom(for: encoded.blobSize)
+            part.add(encoded)
+            flush()
+            if case .rollsum = encoded { rollsumCount += 1 }
+            if case .bsdiff = encoded { bsdiffCount += 1 }
         }
         closePart()  // there is always at least one part, even an empty one
         report(.phase("compressing"))

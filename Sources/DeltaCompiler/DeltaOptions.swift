@@ -15,9 +15,9 @@ public struct DeltaOptions: Sendable {
     public var ifNotExists = false
     /// Superblock timestamp; nil means the TO commit's own timestamp, so output is reproducible.
     public var timestamp: UInt64?
-    /// Parts compressed at once; each in-flight part holds its payload in memory.
+    /// Threads that encode objects, and parts compressed at once (each with its own xz encoder).
     public var jobs: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-    public var xzPreset: UInt32 = XZ.defaultPreset
+    public var xzSettings: XZ.Settings = .parts
     /// Encode modified files with bsdiff against their predecessor.
     public var bsdiffEnabled = true
     /// Encode modified files by copying matching chunks of their predecessor.

@@ -1,29 +1,28 @@
-import Dispatch
+import Foundation
 
-/// Runs closures on a concurrent queue, at most `limit` at once. `submit` blocks while the
-/// limit is reached, which is what bounds memory when each closure holds a large buffer.
-final class BoundedWork {
-    private let queue: DispatchQueue
-    private let group = DispatchGroup()
-    private let slots: DispatchSemaphore
+/// Results that worker threads deliver in any order and one consumer takes in index order.
+final class OrderedResults<Value>: @unchecked Sendable {
+    private let ready = NSCondition()
+    private var slots: [Result<Value, Error>?]
 
-    init(label: String, limit: Int) {
-        queue = DispatchQueue(label: label, attributes: .concurrent)
-        slots = DispatchSemaphore(value: max(1, limit))
+    init(count: Int) {
+        slots = Array(repeating: nil, count: count)
     }
 
-    func submit(_ body: @escaping () -> Void) {
-        slots.wait()
-        group.enter()
-        queue.async { [slots, group] in
-            defer {
-                slots.signal()
-                group.leave()
-            }
-            body()
-        }
+    func put(_ index: Int, _ result: Result<Value, Error>) {
+        ready.lock()
+        slots[index] = result
+        ready.broadcast()
+        ready.unlock()
     }
 
-    /// Returns when every submitted closure has finished.
-    func wait() { group.wait() }
+    /// Waits for result `index`, and releases it: each index is taken once.
+    func take(_ index: Int) -> Result<Value, Error> {
+        ready.lock()
+        defer { ready.unlock() }
+        while slots[index] == nil { ready.wait() }
+        let result = slots[index]!
+        slots[index] = nil
+        return result
+    }
 }

@@ -1,24 +1,41 @@
 import DeltaFormat
 
-/// Accumulates objects for one part: deduplicated mode and xattr tables, the blob and the ops.
+/// Accumulates objects for one part: mode and xattr tables, the blob and the ops.
+///
+/// The blob is kept as a list of segments that `takeBlobSegments()` hands to a part that is
+/// compressed while it fills. Such a part writes its tables before its blob, so it starts
+/// from tables that already list every mode and xattr set it will meet (`fixedTables`).
 struct PartBuilder {
     private(set) var modes: [FileMode] = []
     private var modeIndex: [FileMode: Int] = [:]
     private(set) var xattrSets: [[UInt8]] = []
     private var xattrIndex: [[UInt8]: Int] = [:]
     private var xattrBytes = 0
-    var blob: [UInt8] = []
+    private var fixedTables: Bool
+    private var blobSegments: [[UInt8]] = []
+    private var segmentsTaken = false
+    private(set) var blobSize = 0
     var ops: [UInt8] = []
     var objects: [ObjectName] = []
+
+    /// A part whose tables grow as objects arrive.
+    init() { fixedTables = false }
+
+    /// A part with fixed tables; adding an object whose mode or xattrs they lack is a bug.
+    init(modes: [FileMode], xattrSets: [[UInt8]]) {
+        fixedTables = false
+        for mode in modes { _ = index(of: mode) }
+        for set in xattrSets { _ = index(ofXattrs: set) }
+        fixedTables = true
+    }
 
     var isEmpty: Bool { objects.isEmpty }
 
     /// Uncompressed payload size so far, less a few framing bytes (v2026.3's estimate).
-    var estimatedSize: Int { blob.count + ops.count + modes.count * 12 + xattrBytes }
+    var estimatedSize: Int { blobSize + ops.count + modes.count * 12 + xattrBytes }
 
     mutating func addMetadata(_ object: ObjectName, bytes: [UInt8]) {
-        let offset = blob.count
-        blob.append(contentsOf: bytes)
+        let offset = appendToBlob(bytes)
         Instruction.spliceMetadata(size: UInt64(bytes.count), offset: UInt64(offset)).append(to: &ops)
         objects.append(object)
     }
@@ -27,19 +44,44 @@ struct PartBuilder {
     mutating func addContent(_ checksum: Checksum, mode: FileMode, xattrs: [UInt8], bytes: [UInt8]) {
         let m = index(of: mode)
         let x = index(ofXattrs: xattrs)
-        let offset = blob.count
-        blob.append(contentsOf: bytes)
+        let offset = appendToBlob(bytes)
         Instruction.spliceContent(modeIndex: UInt64(m), xattrIndex: UInt64(x),
                                   size: UInt64(bytes.count), offset: UInt64(offset)).append(to: &ops)
         objects.append(ObjectName(checksum, .file))
     }
 
+    /// Appends to the blob and returns where the bytes start. Small pieces (source checksums,
+    /// short files) are gathered into one segment; large ones are kept as they are, uncopied.
+    @discardableResult
+    mutating func appendToBlob<C: Collection<UInt8>>(_ bytes: C) -> Int {
+        let offset = blobSize
+        blobSize += bytes.count
+        if bytes.count < 4096, let last = blobSegments.indices.last, blobSegments[last].count < 65536 {
+            blobSegments[last].append(contentsOf: bytes)
+        } else if let whole = bytes as? [UInt8] {
+            blobSegments.append(whole)
+        } else {
+            blobSegments.append(Array(bytes))
+        }
+        return offset
+    }
+
+    /// The blob bytes added since the last call, in order.
+    mutating func takeBlobSegments() -> [[UInt8]] {
+        segmentsTaken = true
+        defer { blobSegments = [] }
+        return blobSegments
+    }
+
+    /// The whole payload, for a part whose blob segments were never taken.
     func payload() -> PartPayload {
-        PartPayload(modes: modes, xattrSets: xattrSets, blob: blob, ops: ops)
+        precondition(!segmentsTaken, "the blob was handed to a part stream")
+        return PartPayload(modes: modes, xattrSets: xattrSets, blob: blobSegments.flatMap { $0 }, ops: ops)
     }
 
     mutating func index(of mode: FileMode) -> Int {
         if let i = modeIndex[mode] { return i }
+        precondition(!fixedTables, "mode missing from the part's fixed table")
         modes.append(mode)
         modeIndex[mode] = modes.count - 1
         return modes.count - 1
@@ -47,6 +89,7 @@ struct PartBuilder {
 
     mutating func index(ofXattrs set: [UInt8]) -> Int {
         if let i = xattrIndex[set] { return i }
+        precondition(!fixedTables, "xattr set missing from the part's fixed table")
         xattrSets.append(set)
         xattrIndex[set] = xattrSets.count - 1
         xattrBytes += set.count + 8
@@ -59,8 +102,7 @@ extension PartBuilder {
     mutating func addRollsum(_ checksum: Checksum, mode: FileMode, xattrs: [UInt8], source: Checksum,
                              new: [UInt8], matches: [Rollsum.Match]) {
         let m = index(of: mode), x = index(ofXattrs: xattrs)
-        let sourceOffset = UInt64(blob.count)
-        blob.append(contentsOf: source.bytes)
+        let sourceOffset = UInt64(appendToBlob(source.bytes))
         Instruction.open(modeIndex: UInt64(m), xattrIndex: UInt64(x), size: UInt64(new.count)).append(to: &ops)
         var reading = false
         var cursor = 0
@@ -69,8 +111,7 @@ extension PartBuilder {
                 Instruction.unsetReadSource.append(to: &ops)
                 reading = false
             }
-            let offset = blob.count
-            blob.append(contentsOf: new[range])
+            let offset = appendToBlob(new[range])
             Instruction.write(size: UInt64(range.count), offset: UInt64(offset)).append(to: &ops)
         }
         for match in matches {
@@ -93,12 +134,10 @@ extension PartBuilder {
     mutating func addBsdiff(_ checksum: Checksum, mode: FileMode, xattrs: [UInt8], source: Checksum,
                             newSize: UInt64, patch: [UInt8]) {
         let m = index(of: mode), x = index(ofXattrs: xattrs)
-        let sourceOffset = UInt64(blob.count)
-        blob.append(contentsOf: source.bytes)
+        let sourceOffset = UInt64(appendToBlob(source.bytes))
         Instruction.setReadSource(offset: sourceOffset).append(to: &ops)
         Instruction.open(modeIndex: UInt64(m), xattrIndex: UInt64(x), size: newSize).append(to: &ops)
-        let patchOffset = UInt64(blob.count)
-        blob.append(contentsOf: patch)
+        let patchOffset = UInt64(appendToBlob(patch))
         Instruction.bspatch(offset: patchOffset, length: UInt64(patch.count)).append(to: &ops)
         Instruction.close.append(to: &ops)
         // `c` already dropped the source; ostree emits this anyway and clients expect nothing else.

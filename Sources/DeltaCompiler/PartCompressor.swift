@@ -2,10 +2,12 @@ import DeltaFormat
 import Dispatch
 import Foundation
 
-/// Compresses finished parts on up to `jobs` threads while the packer fills the next one.
+/// Compresses parts while they are being filled, so that compression runs alongside encoding
+/// instead of after it, and no part's payload is ever held whole.
 ///
-/// `submit` blocks while `jobs` parts are already in flight, which bounds memory to about
-/// `jobs` payloads. Results are stored by part index, so scheduling never changes the output.
+/// At most `jobs` parts are open or still compressing: `open` blocks until one finishes, which
+/// bounds memory to `jobs` xz encoders. Results are stored by part index, so scheduling never
+/// changes the output.
 final class PartCompressor {
     struct Result {
         var header: PartHeader
@@ -13,53 +15,138 @@ final class PartCompressor {
         var inlineBytes: [UInt8]?
     }
 
-    private let work: BoundedWork
+    // Parts open or finishing, against `jobs`. Not a DispatchSemaphore: an error can leave a
+    // part open forever, and libdispatch traps when a semaphore is freed below its start value.
+    private let slots = NSCondition()
+    private var busySlots = 0
+    private let jobs: Int
+    private let group = DispatchGroup()
     private let lock = NSLock()
     private var results: [Int: Result] = [:]
     private var firstError: Error?
-    private let preset: UInt32
+    private var closed = 0
+    private let settings: XZ.Settings
     private let keepInline: Bool
     private let directory: String
-
     private let progress: ProgressHandler
-    private var submitted = 0
 
-    init(jobs: Int, preset: UInt32, inline: Bool, directory: String, progress: @escaping ProgressHandler) {
-        self.progress = progress
-        work = BoundedWork(label: "deltagen.compress", limit: jobs)
-        self.preset = preset
+    init(jobs: Int, settings: XZ.Settings, inline: Bool, directory: String, progress: @escaping ProgressHandler) {
+        self.jobs = max(1, jobs)
+        self.settings = settings
         keepInline = inline
         self.directory = directory
+        self.progress = progress
     }
 
-    func submit(index: Int, payload: PartPayload, objects: [ObjectName]) {
-        lock.withLock { submitted = index + 1 }
-        work.submit { [self] in
-            do {
-                let (file, payloadSize) = try PartFile.encode(payload: payload, preset: preset)
-                let header = PartHeader(checksum: SHA256Hasher.digest(file), size: UInt64(file.count),
-                                        uncompressedSize: UInt64(payloadSize), objects: objects)
-                if !keepInline { try FileOps.writeNewFile("\(directory)/\(index)", file) }
-                let closed = lock.withLock {
-                    results[index] = Result(header: header, inlineBytes: keepInline ? file : nil)
-                    return submitted
-                }
-                progress(.partCompressed(index: index, closed: closed))
-            } catch {
-                lock.withLock { if firstError == nil { firstError = error } }
+    /// Starts part `index`, whose payload begins with `head` (its mode and xattr tables).
+    func open(index: Int, head: [UInt8]) -> PartStream {
+        slots.lock()
+        while busySlots >= jobs { slots.wait() }
+        busySlots += 1
+        slots.unlock()
+        return PartStream(index: index, head: head, settings: settings, owner: self)
+    }
+
+    fileprivate func complete(_ stream: PartStream, encoder: XZ.StreamEncoder?, objects: [ObjectName], error: Error?) {
+        defer {
+            slots.lock()
+            busySlots -= 1
+            slots.signal()
+            slots.unlock()
+            group.leave()
+        }
+        do {
+            if let error { throw error }
+            guard let encoder else { throw DeltaFormatError.compression("no xz encoder") }
+            let payloadSize = encoder.inputSize
+            let file = [PartCompression.xz.rawValue] + (try encoder.finish())
+            let header = PartHeader(checksum: SHA256Hasher.digest(file), size: UInt64(file.count),
+                                    uncompressedSize: UInt64(payloadSize), objects: objects)
+            if !keepInline { try FileOps.writeNewFile("\(directory)/\(stream.index)", file) }
+            let count = lock.withLock {
+                results[stream.index] = Result(header: header, inlineBytes: keepInline ? file : nil)
+                closed += 1
+                return closed
             }
+            progress(.partCompressed(index: stream.index, closed: count))
+        } catch {
+            lock.withLock { if firstError == nil { firstError = error } }
         }
     }
 
-    /// Waits for the parts in flight, after an error elsewhere.
+    fileprivate func willComplete() { group.enter() }
+
+    /// Waits for the parts that were closed, after an error elsewhere.
     func drain() {
-        work.wait()
+        group.wait()
     }
 
     /// Waits for every part; returns them in index order or throws the first failure.
     func finish(count: Int) throws -> [Result] {
-        work.wait()
+        group.wait()
         if let firstError { throw firstError }
         return (0..<count).map { results[$0]! }
+    }
+}
+
+/// One part being compressed on its own serial queue as its bytes arrive.
+final class PartStream {
+    let index: Int
+    private let queue: DispatchQueue
+    private unowned let owner: PartCompressor
+    // Touched only on `queue`.
+    private var encoder: XZ.StreamEncoder?
+    private var failure: Error?
+    // Bytes handed over but not yet compressed; `append` waits while there are too many.
+    private let backlog = NSCondition()
+    private var backlogBytes = 0
+    private static let backlogLimit = 32 << 20
+
+    fileprivate init(index: Int, head: [UInt8], settings: XZ.Settings, owner: PartCompressor) {
+        self.index = index
+        self.owner = owner
+        queue = DispatchQueue(label: "deltagen.part.\(index)")
+        queue.async { [self] in
+            do {
+                encoder = try XZ.StreamEncoder(settings: settings)
+                try encoder!.append(head)
+            } catch {
+                failure = error
+            }
+        }
+    }
+
+    /// Queues payload bytes; blocks while more than a few MB are still waiting, so a producer
+    /// faster than xz slows down instead of piling up memory.
+    func append(_ segments: [[UInt8]]) {
+        let size = segments.reduce(0) { $0 + $1.count }
+        guard size > 0 else { return }
+        backlog.lock()
+        while backlogBytes > 0 && backlogBytes + size > PartStream.backlogLimit { backlog.wait() }
+        backlogBytes += size
+        backlog.unlock()
+        queue.async { [self] in
+            if failure == nil {
+                do {
+                    for segment in segments { try encoder?.append(segment) }
+                } catch {
+                    failure = error
+                }
+            }
+            backlog.lock()
+            backlogBytes -= size
+            backlog.broadcast()
+            backlog.unlock()
+        }
+    }
+
+    /// Appends the end of the payload and finishes the part in the background.
+    func close(tail: [[UInt8]], objects: [ObjectName]) {
+        append(tail)
+        owner.willComplete()
+        queue.async { [self] in
+            owner.complete(self, encoder: encoder, objects: objects, error: failure)
+            encoder = nil
+        }
     }
 }
