@@ -52,40 +52,17 @@ final class ContentEncoder {
     private let options: DeltaOptions
     private var idleRepos: [Repository]
     private let lock = NSLock()
-    /// How far encoding may run ahead of the consumer: enough that one large file (python's
-    /// 7 MB binary takes seconds) does not leave the other cores idle, little enough to bound
-    /// memory (old plus new content of the objects ahead).
-    static let maxBytesAhead: UInt64 = 64_000_000
-    static let maxObjectsAheadPerJob = 64
-
     init(repoPath: String, options: DeltaOptions) throws {
         self.options = options
         idleRepos = try (0..<max(1, options.jobs)).map { _ in try Repository(path: repoPath) }
     }
 
-    /// Encodes `items` and calls `body` with each result, in order, on the calling thread.
-    func encode(_ items: [PlannedContent], _ body: (EncodedContent) throws -> Void) throws {
-        let results = OrderedResults<EncodedContent>(count: items.count)
-        let workers = WorkerThreads(count: options.jobs) { [self] i in
+    /// Starts encoding `items` on the worker threads; results are collected with `take`.
+    func start(_ items: [PlannedContent]) -> EncodingSession {
+        EncodingSession(items: items, jobs: options.jobs) { [self] item in
             let repo = lock.withLock { idleRepos.removeLast() }
             defer { lock.withLock { idleRepos.append(repo) } }
-            results.put(i, Result { try encode(items[i], repo: repo) })
-        }
-        defer { workers.stop() }
-        func cost(_ item: PlannedContent) -> UInt64 { item.header.size * (item.predecessor == nil ? 1 : 2) }
-        var released = 0
-        var bytesAhead: UInt64 = 0
-        let maxAhead = ContentEncoder.maxObjectsAheadPerJob * max(1, options.jobs)
-        for consumed in items.indices {
-            while released < items.count && (released == consumed ||
-                    (released - consumed < maxAhead && bytesAhead + cost(items[released]) <= ContentEncoder.maxBytesAhead)) {
-                bytesAhead += cost(items[released])
-                released += 1
-            }
-            workers.release(upTo: released)
-            let result = results.take(consumed)
-            bytesAhead -= cost(items[consumed])
-            try body(try result.get())
+            return try encode(item, repo: repo)
         }
     }
 
@@ -173,4 +150,43 @@ final class ContentEncoder {
         guard actual == checksum else { throw GenerateError.corruptContent(checksum, actual: actual) }
         return bytes
     }
+}
+
+/// Objects being encoded on the worker threads. The consumer requests objects (`request`)
+/// and collects them (`take`) in whatever order it needs; `outstanding` and
+/// `bytesOutstanding` let it bound how much is in flight.
+final class EncodingSession {
+    private let items: [PlannedContent]
+    private let results: OrderedResults<EncodedContent>
+    private let workers: WorkerThreads
+
+    init(items: [PlannedContent], jobs: Int, encode: @escaping @Sendable (PlannedContent) throws -> EncodedContent) {
+        self.items = items
+        let results = OrderedResults<EncodedContent>(count: items.count)
+        self.results = results
+        workers = WorkerThreads(count: jobs) { i in results.put(i, Result { try encode(items[i]) }) }
+    }
+
+    /// Memory an object holds while it is encoded: its content, and its predecessor's.
+    func cost(_ i: Int) -> UInt64 { items[i].header.size * (items[i].predecessor == nil ? 1 : 2) }
+
+    /// Queues object `i` for encoding; each object is requested once.
+    func request(_ i: Int) { workers.enqueue(i) }
+
+    /// Result `i` if it is ready (each is taken once), or nil.
+    func take(_ i: Int) throws -> EncodedContent? {
+        guard let result = results.poll(i) else { return nil }
+        return try result.get()
+    }
+
+    /// Results delivered so far; pass it to `waitForResult` to wait for the next one.
+    var arrivals: Int { results.arrivals }
+
+    /// Waits until more than `arrivals` results are delivered, or `seconds` have passed.
+    func waitForResult(after arrivals: Int, seconds: Double) {
+        results.waitForArrival(after: arrivals, seconds: seconds)
+    }
+
+    /// Stops the workers after their current object.
+    func stop() { workers.stop() }
 }

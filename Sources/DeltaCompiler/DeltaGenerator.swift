@@ -69,59 +69,21 @@ public struct DeltaGenerator {
         // Every part carries the tables of the whole delta, because a part is compressed from
         // its first byte on and its tables come before its blob. They are a few bytes each.
         let tables = ContentPlan.tables(planned)
-        let head = PartPayload.head(modes: tables.modes, xattrSets: tables.xattrSets)
-        func newPart() -> PartBuilder { PartBuilder(modes: tables.modes, xattrSets: tables.xattrSets) }
-        var part = newPart()
-        var stream: PartStream?
-        var partCount = 0
-        var objectCount = 0
-        var fallbacks: [FallbackEntry] = []
-        var rollsumCount = 0, bsdiffCount = 0
-
-        func flush() {
-            if stream == nil { stream = compressor.open(index: partCount, head: head) }
-            stream!.append(part.takeBlobSegments())
-        }
-        func closePart() {
-            flush()
-            let tail = PartPayload.tail(modeCount: tables.modes.count, headSize: head.count,
-                                        blobSize: part.blobSize, ops: part.ops)
-            stream!.close(tail: tail, objects: part.objects)
-            stream = nil
-            objectCount += part.objects.count
-            partCount += 1
-            part = newPart()
-        }
-        func makeRoom(for size: Int) {
-            if !part.isEmpty && part.estimatedSize + size > options.maxChunkSize { closePart() }
-        }
-
         // Metadata first (the to commit travels in the superblock), then content in plan order.
-        for object in target.metadata where object.type != .commit && !known.contains(object) {
-            let bytes = try repo.loadMetadata(object)
-            makeRoom(for: bytes.count)
-            part.addMetadata(object, bytes: bytes)
-        }
-        flush()
+        let metadata = try target.metadata.filter { $0.type != .commit && !known.contains($0) }
+            .map { ($0, try repo.loadMetadata($0)) }
+        let layout = PartLayout(metadataSizes: metadata.map { $0.1.count },
+                                contentSizes: planned.map(PartLayout.expectedSize),
+                                tableSize: PartPayload.head(modes: tables.modes, xattrSets: tables.xattrSets).count,
+                                maxChunkSize: options.maxChunkSize)
         let encoder = try ContentEncoder(repoPath: repo.path, options: options)
         report(.phase("encoding"))
-        var encodedCount = 0
-        try encoder.encode(planned) { encoded in
-            encodedCount += 1
-            if encodedCount % 32 == 0 || encodedCount == planned.count {
-                report(.encoded(done: encodedCount, total: planned.count))
-            }
-            if case .fallback(let entry) = encoded {
-                fallbacks.append(entry)
-                return
-            }
-            makeRoom(for: encoded.blobSize)
-            part.add(encoded)
-            flush()
-            if case .rollsum = encoded { rollsumCount += 1 }
-            if case .bsdiff = encoded { bsdiffCount += 1 }
-        }
-        closePart()  // there is always at least one part, even an empty one
+        let session = encoder.start(planned)
+        defer { session.stop() }
+        let packed = try PartPacker(layout: layout, metadata: metadata, tables: tables,
+                                    compressor: compressor, report: report).pack(session, total: planned.count)
+        let (partCount, objectCount, fallbacks) = (packed.partCount, packed.objectCount, packed.fallbacks)
+        let (rollsumCount, bsdiffCount) = (packed.rollsumCount, packed.bsdiffCount)
         report(.phase("compressing"))
         let parts = try compressor.finish(count: partCount)
 

@@ -5,7 +5,8 @@ import Glibc
 public struct DeltaOptions: Sendable {
     /// New regular files whose object stream is larger than this become fallbacks; 0 disables them.
     public var minFallbackSize: UInt64 = 4_000_000
-    /// A part is closed before an object that would take its payload past this size.
+    /// Target payload size of a part: a part is closed before an object whose own size would
+    /// take it past this (`PartLayout`).
     public var maxChunkSize: Int = 32_000_000
     /// Embed the parts in the superblock instead of writing part files.
     public var inline = false

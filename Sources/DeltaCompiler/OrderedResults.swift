@@ -1,9 +1,10 @@
 import Foundation
 
-/// Results that worker threads deliver in any order and one consumer takes in index order.
+/// Results that worker threads deliver in any order and a consumer takes by index.
 final class OrderedResults<Value>: @unchecked Sendable {
     private let ready = NSCondition()
     private var slots: [Result<Value, Error>?]
+    private var puts = 0
 
     init(count: Int) {
         slots = Array(repeating: nil, count: count)
@@ -12,6 +13,7 @@ final class OrderedResults<Value>: @unchecked Sendable {
     func put(_ index: Int, _ result: Result<Value, Error>) {
         ready.lock()
         slots[index] = result
+        puts += 1
         ready.broadcast()
         ready.unlock()
     }
@@ -24,5 +26,25 @@ final class OrderedResults<Value>: @unchecked Sendable {
         let result = slots[index]!
         slots[index] = nil
         return result
+    }
+
+    /// Result `index` if it has arrived, releasing it; nil otherwise.
+    func poll(_ index: Int) -> Result<Value, Error>? {
+        ready.lock()
+        defer { ready.unlock() }
+        let result = slots[index]
+        slots[index] = nil
+        return result
+    }
+
+    /// How many results have arrived so far.
+    var arrivals: Int { ready.withLock { puts } }
+
+    /// Waits until more than `arrivals` results have arrived, or `seconds` have passed.
+    func waitForArrival(after arrivals: Int, seconds: Double) {
+        ready.lock()
+        defer { ready.unlock() }
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        while puts == arrivals && ready.wait(until: deadline) {}
     }
 }

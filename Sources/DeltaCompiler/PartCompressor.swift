@@ -5,8 +5,8 @@ import Foundation
 /// Compresses parts while they are being filled, so that compression runs alongside encoding
 /// instead of after it, and no part's payload is ever held whole.
 ///
-/// At most `jobs` parts are open or still compressing: `open` blocks until one finishes, which
-/// bounds memory to `jobs` xz encoders. Results are stored by part index, so scheduling never
+/// At most `jobs` parts are open or still compressing, which bounds memory to `jobs` xz
+/// encoders. Results are stored by part index, so scheduling never
 /// changes the output.
 final class PartCompressor {
     struct Result {
@@ -15,9 +15,8 @@ final class PartCompressor {
         var inlineBytes: [UInt8]?
     }
 
-    // Parts open or finishing, against `jobs`. Not a DispatchSemaphore: an error can leave a
-    // part open forever, and libdispatch traps when a semaphore is freed below its start value.
-    private let slots = NSCondition()
+    // Parts open or finishing, against `jobs`.
+    private let slots = NSLock()
     private var busySlots = 0
     private let jobs: Int
     private let group = DispatchGroup()
@@ -38,21 +37,19 @@ final class PartCompressor {
         self.progress = progress
     }
 
-    /// Starts part `index`, whose payload begins with `head` (its mode and xattr tables).
-    func open(index: Int, head: [UInt8]) -> PartStream {
+    /// Starts part `index`, whose payload begins with `head` (its mode and xattr tables), or
+    /// returns nil when `jobs` parts are already open or compressing.
+    func tryOpen(index: Int, head: [UInt8]) -> PartStream? {
         slots.lock()
-        while busySlots >= jobs { slots.wait() }
+        defer { slots.unlock() }
+        guard busySlots < jobs else { return nil }
         busySlots += 1
-        slots.unlock()
         return PartStream(index: index, head: head, settings: settings, owner: self)
     }
 
     fileprivate func complete(_ stream: PartStream, encoder: XZ.StreamEncoder?, objects: [ObjectName], error: Error?) {
         defer {
-            slots.lock()
-            busySlots -= 1
-            slots.signal()
-            slots.unlock()
+            slots.withLock { busySlots -= 1 }
             group.leave()
         }
         do {

@@ -1,8 +1,8 @@
 import CLinuxShim
 import Foundation
 
-/// A fixed set of threads that run `work(index)` for indices in order of release, at a lower
-/// CPU priority than the rest of the process.
+/// A fixed set of threads that run `work(index)` for queued indices, first queued first, at
+/// a lower CPU priority than the rest of the process.
 ///
 /// Encoding feeds the part compressors, and a part's compression is the longest serial job
 /// of a delta, so the compressors run first and encoding fills the idle time. Dedicated
@@ -12,8 +12,8 @@ final class WorkerThreads: @unchecked Sendable {
     static let niceness: Int32 = 15
 
     private let state = NSCondition()
-    private var next = 0
-    private var released = 0
+    private var queue: [Int] = []
+    private var head = 0
     private var stopped = false
     private let exited = DispatchGroup()
 
@@ -33,17 +33,17 @@ final class WorkerThreads: @unchecked Sendable {
     private func take() -> Int? {
         state.lock()
         defer { state.unlock() }
-        while next >= released && !stopped { state.wait() }
+        while head == queue.count && !stopped { state.wait() }
         if stopped { return nil }
-        next += 1
-        return next - 1
+        head += 1
+        return queue[head - 1]
     }
 
-    /// Lets indices below `bound` start.
-    func release(upTo bound: Int) {
+    /// Queues `index` to run after those already queued.
+    func enqueue(_ index: Int) {
         state.lock()
-        released = max(released, bound)
-        state.broadcast()
+        queue.append(index)
+        state.signal()
         state.unlock()
     }
 

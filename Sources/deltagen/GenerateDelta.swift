@@ -42,7 +42,10 @@ struct GenerateDelta: ParsableCommand {
     @Option(help: ArgumentHelp("New files whose object is larger than this many MB become fallbacks; 0 disables fallbacks.", valueName: "MB"))
     var minFallbackSize: UInt64 = 4
 
-    @Option(help: ArgumentHelp("Start a new part before its uncompressed payload exceeds this many MB.", valueName: "MB"))
+    @Option(help: ArgumentHelp(
+        "Target uncompressed size of a part, in MB.",
+        discussion: "A new part starts before an object whose size would take the part past this. Sizes are the objects' own, known before encoding, so a part of patches can end up a few percent larger, as ostree's parts do.",
+        valueName: "MB"))
     var maxChunkSize: UInt64 = 32
 
     @Flag(help: "Never encode modified files with bsdiff.")

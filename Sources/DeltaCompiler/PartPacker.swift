@@ -1,0 +1,167 @@
+import DeltaFormat
+import Foundation
+
+/// Which objects each part holds, fixed before any object is encoded.
+///
+/// Parts are cut on the sizes the headers give (a file's length, a metadata object's bytes),
+/// not on encoded sizes. Every part's members are then known up front, so all open parts
+/// are packed and compressed at once, each as soon as its own objects are encoded. Encoded
+/// sizes differ a little from these (a bsdiff patch is the new file plus 24 bytes per
+/// control; a fallback ships nothing), so `--max-chunk-size` stays a target, as in ostree,
+/// whose parts also pass it by up to one object.
+struct PartLayout: Equatable {
+    struct Part: Equatable {
+        var metadata: Range<Int>
+        var content: Range<Int>
+    }
+    var parts: [Part]
+
+    /// Blob and op bytes a planned object is expected to add.
+    static func expectedSize(_ item: PlannedContent) -> Int {
+        Int(clamping: item.header.size) + (item.predecessor == nil ? 16 : 64)
+    }
+
+    /// Cuts metadata (sizes `metadataSizes`) then content (`contentSizes`) into parts: a part
+    /// is closed before an object that would take it past `maxChunkSize`, unless it is empty.
+    init(metadataSizes: [Int], contentSizes: [Int], tableSize: Int, maxChunkSize: Int) {
+        parts = []
+        var current = Part(metadata: 0..<0, content: 0..<0)
+        var size = tableSize
+        let sizes = metadataSizes.map { $0 + 8 } + contentSizes
+        for (i, objectSize) in sizes.enumerated() {
+            let isEmpty = current.metadata.isEmpty && current.content.isEmpty
+            if !isEmpty && size + objectSize > maxChunkSize {
+                parts.append(current)
+                current = Part(metadata: current.metadata.upperBound..<current.metadata.upperBound,
+                               content: current.content.upperBound..<current.content.upperBound)
+                size = tableSize
+            }
+            if i < metadataSizes.count {
+                current.metadata = current.metadata.lowerBound..<(i + 1)
+                current.content = 0..<0
+            } else {
+                current.content = current.content.lowerBound..<(i - metadataSizes.count + 1)
+            }
+            size += objectSize
+        }
+        parts.append(current)  // there is always at least one part, even an empty one
+    }
+}
+
+/// Packs encoded objects into their parts, keeping up to `jobs` parts open and feeding each
+/// one's compressor as its next object in plan order is ready.
+///
+/// Each open part keeps its own window of objects queued for encoding, so all open parts
+/// are encoded, and compressed, side by side. A part's compression is the longest serial job
+/// of a delta (one 32 MB part of patches and binaries takes 6 s of xz), so it must start
+/// early, not after every object of the parts before it is encoded. The window is large
+/// enough that one slow file (python's 7 MB binary takes seconds of bsdiff) does not idle
+/// the other cores, and bounds memory: old plus new content of the objects in flight.
+struct PartPacker {
+    static let maxObjectsAheadPerPart = 64
+    static let maxBytesAheadPerPart: UInt64 = 32_000_000
+
+    struct Packed {
+        var partCount = 0
+        var objectCount = 0
+        var fallbacks: [FallbackEntry] = []
+        var rollsumCount = 0
+        var bsdiffCount = 0
+    }
+
+    let layout: PartLayout
+    let metadata: [(ObjectName, [UInt8])]
+    let tables: (modes: [FileMode], xattrSets: [[UInt8]])
+    let compressor: PartCompressor
+    let report: ProgressHandler
+
+    private final class OpenPart {
+        let index: Int
+        var builder: PartBuilder
+        let stream: PartStream
+        var next: Int
+        var requested: Int
+        var bytesAhead: UInt64 = 0
+        let end: Int
+        var fallbacks: [FallbackEntry] = []
+        init(index: Int, builder: PartBuilder, stream: PartStream, content: Range<Int>) {
+            self.index = index
+            self.builder = builder
+            self.stream = stream
+            next = content.lowerBound
+            requested = content.lowerBound
+            end = content.upperBound
+        }
+
+        func requestMore(_ session: EncodingSession) {
+            while requested < end && (requested == next ||
+                    (requested - next < PartPacker.maxObjectsAheadPerPart &&
+                     bytesAhead + session.cost(requested) <= PartPacker.maxBytesAheadPerPart)) {
+                bytesAhead += session.cost(requested)
+                session.request(requested)
+                requested += 1
+            }
+        }
+    }
+
+    func pack(_ session: EncodingSession, total: Int) throws -> Packed {
+        let head = PartPayload.head(modes: tables.modes, xattrSets: tables.xattrSets)
+        var packed = Packed()
+        var open: [OpenPart] = []
+        var nextToOpen = 0
+        var closedFallbacks: [Int: [FallbackEntry]] = [:]
+        var encoded = 0
+        while nextToOpen < layout.parts.count || !open.isEmpty {
+            let arrivals = session.arrivals
+            var progressed = false
+            while nextToOpen < layout.parts.count,
+                  let stream = compressor.tryOpen(index: nextToOpen, head: head) {
+                let part = OpenPart(index: nextToOpen,
+                                    builder: PartBuilder(modes: tables.modes, xattrSets: tables.xattrSets),
+                                    stream: stream, content: layout.parts[nextToOpen].content)
+                for i in layout.parts[nextToOpen].metadata {
+                    part.builder.addMetadata(metadata[i].0, bytes: metadata[i].1)
+                }
+                stream.append(part.builder.takeBlobSegments())
+                part.requestMore(session)
+                open.append(part)
+                nextToOpen += 1
+                progressed = true
+            }
+            for part in open {
+                while part.next < part.end, let object = try session.take(part.next) {
+                    part.bytesAhead -= session.cost(part.next)
+                    part.next += 1
+                    part.requestMore(session)
+                    encoded += 1
+                    progressed = true
+                    if encoded % 32 == 0 || encoded == total { report(.encoded(done: encoded, total: total)) }
+                    switch object {
+                    case .fallback(let entry):
+                        part.fallbacks.append(entry)
+                        continue
+                    case .rollsum: packed.rollsumCount += 1
+                    case .bsdiff: packed.bsdiffCount += 1
+                    case .literal: break
+                    }
+                    part.builder.add(object)
+                    part.stream.append(part.builder.takeBlobSegments())
+                }
+            }
+            for part in open where part.next == part.end {
+                let tail = PartPayload.tail(modeCount: tables.modes.count, headSize: head.count,
+                                            blobSize: part.builder.blobSize, ops: part.builder.ops)
+                part.stream.close(tail: tail, objects: part.builder.objects)
+                packed.objectCount += part.builder.objects.count
+                closedFallbacks[part.index] = part.fallbacks
+                progressed = true
+            }
+            open.removeAll { $0.next == $0.end }
+            // Nothing to do until a worker delivers or a compressor frees its slot.
+            if !progressed { session.waitForResult(after: arrivals, seconds: 0.02) }
+        }
+        packed.partCount = layout.parts.count
+        packed.fallbacks = (0..<layout.parts.count).flatMap { closedFallbacks[$0] ?? [] }
+        return packed
+    }
+}
