@@ -7,7 +7,8 @@
 #        DELTAGEN_ARGS="--jobs 1" Scripts/bench.sh …   (extra deltagen options)
 #
 # Prints total bytes (parts + fallbacks, as `static-delta show`'s Total Size), parts, fallbacks,
-# wall time, CPU time and peak RSS (/usr/bin/time -v), and the deltagen/ostree ratio.
+# wall time, CPU time and peak RSS (/usr/bin/time -v), and the deltagen/ostree ratio; then the
+# same for deltagen with --jobs 1, for scaling (BENCH_SKIP_JOBS1=1 leaves that run out).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -eq 3 ] || { echo "usage: $0 REPO FROM TO | $0 REPO --empty TO" >&2; exit 2; }
@@ -36,10 +37,14 @@ seconds() {  # "m:ss.cc" or "h:mm:ss" -> seconds
   echo "$1" | awk -F: '{s=0; for (i=1; i<=NF; i++) s=s*60+$i; printf "%.2f", s}'
 }
 
-mkdir -p "$out/deltagen" "$out/ostree"
+mkdir -p "$out/deltagen" "$out/ostree" "$out/jobs1"
 # shellcheck disable=SC2086
 measure deltagen "$deltagen" generate-delta --repo "$repo" --filename "$out/deltagen/superblock" ${DELTAGEN_ARGS:-} "${ours[@]}"
 measure ostree ostree --repo="$repo" static-delta generate --filename="$out/ostree/superblock" "${theirs[@]}"
+if [ -z "${BENCH_SKIP_JOBS1:-}" ]; then
+  # shellcheck disable=SC2086
+  measure jobs1 "$deltagen" generate-delta --repo "$repo" --filename "$out/jobs1/superblock" ${DELTAGEN_ARGS:-} --jobs 1 "${ours[@]}"
+fi
 
 summary() {  # NAME -> "total parts fallbacks"
   "$deltagen" show --json "$out/$1/superblock" |
@@ -48,16 +53,27 @@ summary() {  # NAME -> "total parts fallbacks"
 read -r dg_bytes dg_parts dg_fb <<<"$(summary deltagen)"
 read -r os_bytes os_parts os_fb <<<"$(summary ostree)"
 dg_wall=$(seconds "$(field deltagen 'Elapsed')") os_wall=$(seconds "$(field ostree 'Elapsed')")
-dg_cpu=$(echo "$(field deltagen 'User time') + $(field deltagen 'System time')" | bc)
-os_cpu=$(echo "$(field ostree 'User time') + $(field ostree 'System time')" | bc)
+cpu() { echo "$(field "$1" 'User time') + $(field "$1" 'System time')" | bc; }
+dg_cpu=$(cpu deltagen) os_cpu=$(cpu ostree)
 dg_rss=$(field deltagen 'Maximum resident') os_rss=$(field ostree 'Maximum resident')
 
 ratio() { python3 -c "print(f'{$1/$2:.3f}' if $2 else 'n/a')"; }
-echo "repo: $repo  delta: ${from} -> ${to}  deltagen options: ${DELTAGEN_ARGS:-(defaults)}"
-printf '%-22s %14s %14s %9s\n' "" deltagen ostree ratio
-printf '%-22s %14s %14s %9s\n' "total bytes" "$dg_bytes" "$os_bytes" "$(ratio "$dg_bytes" "$os_bytes")"
-printf '%-22s %14s %14s %9s\n' "parts" "$dg_parts" "$os_parts" ""
-printf '%-22s %14s %14s %9s\n' "fallbacks" "$dg_fb" "$os_fb" ""
-printf '%-22s %14s %14s %9s\n' "wall seconds" "$dg_wall" "$os_wall" "$(ratio "$dg_wall" "$os_wall")"
-printf '%-22s %14s %14s %9s\n' "cpu seconds" "$dg_cpu" "$os_cpu" "$(ratio "$dg_cpu" "$os_cpu")"
-printf '%-22s %14s %14s %9s\n' "peak RSS (KiB)" "$dg_rss" "$os_rss" "$(ratio "$dg_rss" "$os_rss")"
+echo "repo: $repo  delta: ${from} -> ${to}  deltagen options: ${DELTAGEN_ARGS:-(defaults)}  cores: $(nproc)"
+printf '%-16s %12s %12s %8s\n' "" deltagen ostree ratio
+printf '%-16s %12s %12s %8s\n' "total bytes" "$dg_bytes" "$os_bytes" "$(ratio "$dg_bytes" "$os_bytes")"
+printf '%-16s %12s %12s %8s\n' "parts" "$dg_parts" "$os_parts" ""
+printf '%-16s %12s %12s %8s\n' "fallbacks" "$dg_fb" "$os_fb" ""
+printf '%-16s %12s %12s %8s\n' "wall seconds" "$dg_wall" "$os_wall" "$(ratio "$dg_wall" "$os_wall")"
+printf '%-16s %12s %12s %8s\n' "cpu seconds" "$dg_cpu" "$os_cpu" "$(ratio "$dg_cpu" "$os_cpu")"
+printf '%-16s %12s %12s %8s\n' "peak RSS (KiB)" "$dg_rss" "$os_rss" "$(ratio "$dg_rss" "$os_rss")"
+if [ -z "${BENCH_SKIP_JOBS1:-}" ]; then
+  read -r j1_bytes _ _ <<<"$(summary jobs1)"
+  j1_wall=$(seconds "$(field jobs1 'Elapsed')")
+  echo
+  echo "scaling: deltagen --jobs 1 against the default (--jobs $(nproc) unless DELTAGEN_ARGS says otherwise)"
+  printf '%-16s %12s %12s %8s\n' "" "--jobs 1" default "speedup"
+  printf '%-16s %12s %12s %8s\n' "total bytes" "$j1_bytes" "$dg_bytes" ""
+  printf '%-16s %12s %12s %8s\n' "wall seconds" "$j1_wall" "$dg_wall" "$(ratio "$j1_wall" "$dg_wall")"
+  printf '%-16s %12s %12s %8s\n' "cpu seconds" "$(cpu jobs1)" "$dg_cpu" ""
+  printf '%-16s %12s %12s %8s\n' "peak RSS (KiB)" "$(field jobs1 'Maximum resident')" "$dg_rss" ""
+fi

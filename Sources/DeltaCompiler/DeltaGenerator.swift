@@ -59,13 +59,6 @@ public struct DeltaGenerator {
         report(.phase("pairing"))
         let planned = try planContent(target: target, known: known, fromTree: fromTree)
 
-        let staging = try StagingDirectory(repo: repo, filename: options.filename)
-        defer { staging.discard() }
-        let compressor = PartCompressor(jobs: options.jobs, settings: options.xzSettings,
-                                        inline: options.inline, directory: staging.path, progress: report)
-        // Runs before staging.discard(): a part still being written must not land in a
-        // directory that is being removed, or the removal fails and leaves it behind.
-        defer { compressor.drain() }
         // Every part carries the tables of the whole delta, because a part is compressed from
         // its first byte on and its tables come before its blob. They are a few bytes each.
         let tables = ContentPlan.tables(planned)
@@ -76,6 +69,14 @@ public struct DeltaGenerator {
                                 contentSizes: planned.map(PartLayout.expectedSize),
                                 tableSize: PartPayload.head(modes: tables.modes, xattrSets: tables.xattrSets).count,
                                 maxChunkSize: options.maxChunkSize)
+
+        let staging = try StagingDirectory(repo: repo, filename: options.filename)
+        defer { staging.discard() }
+        let compressor = PartCompressor(jobs: options.jobs, totalParts: layout.parts.count, settings: options.xzSettings,
+                                        inline: options.inline, directory: staging.path, progress: report)
+        // Runs before staging.discard(): a part still being written must not land in a
+        // directory that is being removed, or the removal fails and leaves it behind.
+        defer { compressor.drain() }
         let encoder = try ContentEncoder(repoPath: repo.path, options: options)
         report(.phase("encoding"))
         let session = encoder.start(planned)

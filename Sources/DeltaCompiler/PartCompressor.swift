@@ -6,8 +6,7 @@ import Foundation
 /// instead of after it, and no part's payload is ever held whole.
 ///
 /// At most `jobs` parts are open or still compressing, which bounds memory to `jobs` xz
-/// encoders. Results are stored by part index, so scheduling never
-/// changes the output.
+/// encoders. Results are stored by part index, so scheduling never changes the output.
 final class PartCompressor {
     struct Result {
         var header: PartHeader
@@ -15,22 +14,23 @@ final class PartCompressor {
         var inlineBytes: [UInt8]?
     }
 
-    // Parts open or finishing, against `jobs`.
-    private let slots = NSLock()
-    private var busySlots = 0
     private let jobs: Int
+    private let totalParts: Int
     private let group = DispatchGroup()
     private let lock = NSLock()
     private var results: [Int: Result] = [:]
     private var firstError: Error?
-    private var closed = 0
+    private var busySlots = 0  // parts open or finishing, against `jobs`
+    private var done = 0
     private let settings: XZ.Settings
     private let keepInline: Bool
     private let directory: String
     private let progress: ProgressHandler
 
-    init(jobs: Int, settings: XZ.Settings, inline: Bool, directory: String, progress: @escaping ProgressHandler) {
+    init(jobs: Int, totalParts: Int, settings: XZ.Settings, inline: Bool, directory: String,
+         progress: @escaping ProgressHandler) {
         self.jobs = max(1, jobs)
+        self.totalParts = totalParts
         self.settings = settings
         keepInline = inline
         self.directory = directory
@@ -40,8 +40,8 @@ final class PartCompressor {
     /// Starts part `index`, whose payload begins with `head` (its mode and xattr tables), or
     /// returns nil when `jobs` parts are already open or compressing.
     func tryOpen(index: Int, head: [UInt8]) -> PartStream? {
-        slots.lock()
-        defer { slots.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         guard busySlots < jobs else { return nil }
         busySlots += 1
         return PartStream(index: index, head: head, settings: settings, owner: self)
@@ -49,7 +49,7 @@ final class PartCompressor {
 
     fileprivate func complete(_ stream: PartStream, encoder: XZ.StreamEncoder?, objects: [ObjectName], error: Error?) {
         defer {
-            slots.withLock { busySlots -= 1 }
+            lock.withLock { busySlots -= 1 }
             group.leave()
         }
         do {
@@ -62,10 +62,10 @@ final class PartCompressor {
             if !keepInline { try FileOps.writeNewFile("\(directory)/\(stream.index)", file) }
             let count = lock.withLock {
                 results[stream.index] = Result(header: header, inlineBytes: keepInline ? file : nil)
-                closed += 1
-                return closed
+                done += 1
+                return done
             }
-            progress(.partCompressed(index: stream.index, closed: count))
+            progress(.partCompressed(index: stream.index, done: count, total: totalParts))
         } catch {
             lock.withLock { if firstError == nil { firstError = error } }
         }

@@ -4,8 +4,8 @@ public enum ProgressEvent: Sendable {
     case phase(String)
     /// `done` of `total` new content objects are encoded.
     case encoded(done: Int, total: Int)
-    /// Part `index` is compressed; `closed` parts have been closed so far.
-    case partCompressed(index: Int, closed: Int)
+    /// Part `index` is compressed and written: `done` of the delta's `total` parts are.
+    case partCompressed(index: Int, done: Int, total: Int)
 }
 
 public typealias ProgressHandler = @Sendable (ProgressEvent) -> Void

@@ -25,8 +25,8 @@ final class ProgressPrinter: @unchecked Sendable {
                     lastDecile = done * 10 / total
                     show("encoding \(done)/\(total)")
                 }
-            case .partCompressed(let index, let closed):
-                show("compressed part \(index) (\(closed) closed so far)")
+            case .partCompressed(let index, let done, let total):
+                show("compressed part \(index) (\(done)/\(total) parts done)")
             }
         }
     }
