@@ -72,8 +72,16 @@ public struct DeltaGenerator {
 
         let staging = try StagingDirectory(repo: repo, filename: options.filename)
         defer { staging.discard() }
-        let compressor = PartCompressor(jobs: options.jobs, totalParts: layout.parts.count, settings: options.xzSettings,
-                                        inline: options.inline, directory: staging.path, progress: report)
+        // With verification on, each part is replayed as soon as it is written, alongside the
+        // parts still compressing; the final check then reuses the replay for the same bytes.
+        let replayed = ReplayedParts()
+        let verifier = DeltaVerifier(repo: repo)
+        let compressor = PartCompressor(
+            jobs: options.jobs, totalParts: layout.parts.count, settings: options.xzSettings,
+            inline: options.inline, directory: staging.path, progress: report,
+            onWritten: !options.verify ? nil : { index, file, header in
+                replayed.add(index, verifier.replayPart(index, file: file, header: header, fromObjects: known))
+            })
         // Runs before staging.discard(): a part still being written must not land in a
         // directory that is being removed, or the removal fails and leaves it behind.
         defer { compressor.drain() }
@@ -102,7 +110,8 @@ public struct DeltaGenerator {
         try staging.writeSuperblock(superblockBytes)
         if options.verify {
             report(.phase("verifying"))
-            let checks = DeltaVerifier(repo: repo).verify(DeltaLocation(superblockPath: staging.path + "/superblock"))
+            let checks = verifier.verify(DeltaLocation(superblockPath: staging.path + "/superblock"),
+                                         replayed: replayed.all)
             if let failure = checks.first(where: { !$0.passed }) { throw GenerateError.verificationFailed(failure) }
         }
         report(.phase("writing"))
@@ -158,4 +167,12 @@ public struct DeltaGenerator {
         }
         throw GenerateError.notACommit(role: role, checksum, actualType: nil)
     }
+}
+
+/// Parts replayed during generation, by index.
+private final class ReplayedParts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var parts: [Int: ReplayedPart] = [:]
+    func add(_ index: Int, _ part: ReplayedPart) { lock.withLock { parts[index] = part } }
+    var all: [Int: ReplayedPart] { lock.withLock { parts } }
 }

@@ -19,7 +19,10 @@ public struct DeltaVerifier {
         self.repo = repo
     }
 
-    public func verify(_ location: DeltaLocation) -> [VerifyCheck] {
+    /// Runs every check. `replayed` holds parts already replayed from the very bytes now in
+    /// their files (the generator replays each part as soon as it is written); a part whose
+    /// file checksum matches is not decoded and replayed again.
+    public func verify(_ location: DeltaLocation, replayed: [Int: ReplayedPart] = [:]) -> [VerifyCheck] {
         var checks: [VerifyCheck] = []
         func record(_ name: String, _ body: () throws -> String) -> Bool {
             do {
@@ -57,18 +60,31 @@ public struct DeltaVerifier {
 
         // Parts are independent of each other, so they are checked in parallel, each with its
         // own repository handle; their checks are reported in part order.
-        let outcomes = OrderedResults<PartOutcome>(count: sb.parts.count)
+        let outcomes = OrderedResults<[VerifyCheck]>(count: sb.parts.count)
+        let replays = OrderedResults<ReplayedPart?>(count: sb.parts.count)
         DispatchQueue.concurrentPerform(iterations: sb.parts.count) { i in
-            outcomes.put(i, Result { try verifyPart(i, sb: sb, location: location, fromObjects: fromObjects) })
+            var fileCheck: VerifyCheck
+            var replay: ReplayedPart? = nil
+            do {
+                let file = try readPart(i, sb: sb, location: location)
+                fileCheck = VerifyCheck(name: "part \(i)", passed: true, detail: "\(file.count) bytes, checksum ok")
+                if let earlier = replayed[i], earlier.fileChecksum == sb.parts[i].checksum {
+                    replay = earlier
+                } else {
+                    replay = replayPart(i, file: file, header: sb.parts[i], fromObjects: fromObjects)
+                }
+            } catch {
+                fileCheck = VerifyCheck(name: "part \(i)", passed: false, detail: "\(error)")
+            }
+            outcomes.put(i, .success([fileCheck]))
+            replays.put(i, .success(replay))
         }
         var created: [ObjectName: [UInt8]?] = [:]
         for i in sb.parts.indices {
-            switch outcomes.take(i) {
-            case .success(let outcome):
-                checks += outcome.checks
-                created.merge(outcome.created) { first, _ in first }
-            case .failure(let error):
-                checks.append(VerifyCheck(name: "part \(i)", passed: false, detail: "\(error)"))
+            checks += (try? outcomes.take(i).get()) ?? []
+            if let replay = (try? replays.take(i).get()) ?? nil {
+                checks += replay.checks
+                created.merge(replay.created) { first, _ in first }
             }
         }
 
@@ -108,67 +124,62 @@ public struct DeltaVerifier {
         return checks
     }
 
-    private struct PartOutcome {
-        var checks: [VerifyCheck] = []
-        var created: [ObjectName: [UInt8]?] = [:]
-    }
-
-    /// The checks of part `i`: its file, its payload, and its ops replayed against FROM.
-    private func verifyPart(_ i: Int, sb: Superblock, location: DeltaLocation,
-                            fromObjects: Set<ObjectName>) throws -> PartOutcome {
-        let handle = try Repository(path: repo.path)
-        var outcome = PartOutcome()
-        func record(_ name: String, _ body: () throws -> String) -> Bool {
-            do {
-                outcome.checks.append(VerifyCheck(name: name, passed: true, detail: try body()))
-                return true
-            } catch {
-                outcome.checks.append(VerifyCheck(name: name, passed: false, detail: "\(error)"))
-                return false
+    /// Part `i`'s file (or inline bytes), checked against the superblock's size and checksum.
+    private func readPart(_ i: Int, sb: Superblock, location: DeltaLocation) throws -> [UInt8] {
+        let header = sb.parts[i]
+        let file: [UInt8]
+        if i < sb.inlineParts.count {
+            file = sb.inlineParts[i]
+        } else {
+            file = try FileOps.readFile("\(location.directory)/\(i)", limit: Int(clamping: header.size) + 1)
+            guard file.count == header.size else {
+                throw VerifyFailure("file is \(file.count) bytes, superblock says \(header.size)")
             }
         }
-        let header = sb.parts[i]
-        var payload: PartPayload!
-        var payloadSize = 0
-        guard record("part \(i)", {
-            let file: [UInt8]
-            if i < sb.inlineParts.count {
-                file = sb.inlineParts[i]
-            } else {
-                file = try FileOps.readFile("\(location.directory)/\(i)", limit: Int(clamping: header.size) + 1)
-                guard file.count == header.size else {
-                    throw VerifyFailure("file is \(file.count) bytes, superblock says \(header.size)")
-                }
-            }
-            let actual = SHA256Hasher.digest(file)
-            guard actual == header.checksum else {
-                throw VerifyFailure("checksum mismatch: expected \(header.checksum.hex), actual \(actual.hex)")
-            }
+        let actual = SHA256Hasher.digest(file)
+        guard actual == header.checksum else {
+            throw VerifyFailure("checksum mismatch: expected \(header.checksum.hex), actual \(actual.hex)")
+        }
+        return file
+    }
+
+    /// Decodes part `i` from its file bytes and replays its ops against FROM's objects: each
+    /// listed object must come out with its checksum, and `usize` must match.
+    public func replayPart(_ i: Int, file: [UInt8], header: PartHeader, fromObjects: Set<ObjectName>) -> ReplayedPart {
+        var result = ReplayedPart(fileChecksum: SHA256Hasher.digest(file))
+        let name = "part \(i) ops"
+        do {
+            let handle = try Repository(path: repo.path)
             let bytes = try PartFile.decode(file, maxPayload: DeltaReader.payloadLimit(for: header))
-            payloadSize = bytes.count
-            payload = try PartPayload(decoding: bytes)
-            return "\(file.count) bytes, checksum ok"
-        }) else { return outcome }
-        _ = record("part \(i) ops", {
+            let payload = try PartPayload(decoding: bytes)
             var objectBytes = 0, symlinkBytes = 0
             try PartReplay.run(payload, objects: header.objects, sources: { checksum in
                 guard fromObjects.contains(ObjectName(checksum, .file)) else { return nil }
                 return try handle.loadContent(checksum).readAll()
             }, written: { w in
-                outcome.created[w.object] = w.metadata
+                result.created[w.object] = w.metadata
                 objectBytes += w.size
                 if w.isSymlink { symlinkBytes += w.size }
             })
             // deltagen declares the payload length; ostree declares the objects' total, in
             // which a symlink counts its target length (bare repos) or nothing (archive).
-            let accepted = [payloadSize, objectBytes, objectBytes - symlinkBytes].map(UInt64.init)
+            let accepted = [bytes.count, objectBytes, objectBytes - symlinkBytes].map(UInt64.init)
             guard accepted.contains(header.uncompressedSize) else {
-                throw VerifyFailure("usize mismatch: declared \(header.uncompressedSize), payload is \(payloadSize) bytes, objects \(objectBytes)")
+                throw VerifyFailure("usize mismatch: declared \(header.uncompressedSize), payload is \(bytes.count) bytes, objects \(objectBytes)")
             }
-            return "\(header.objects.count) objects rebuilt with their checksums"
-        })
-        return outcome
+            result.checks.append(VerifyCheck(name: name, passed: true, detail: "\(header.objects.count) objects rebuilt with their checksums"))
+        } catch {
+            result.checks.append(VerifyCheck(name: name, passed: false, detail: "\(error)"))
+        }
+        return result
     }
+}
+
+/// A part decoded and replayed, for the file whose bytes hash to `fileChecksum`.
+public struct ReplayedPart: Sendable {
+    public var fileChecksum: Checksum
+    var checks: [VerifyCheck] = []
+    var created: [ObjectName: [UInt8]?] = [:]
 }
 
 struct VerifyFailure: Error, CustomStringConvertible {

@@ -26,9 +26,13 @@ final class PartCompressor {
     private let keepInline: Bool
     private let directory: String
     private let progress: ProgressHandler
+    private let onWritten: ((Int, [UInt8], PartHeader) -> Void)?
 
+    /// `onWritten(index, file, header)` runs on the part's queue after its file is written;
+    /// `finish` waits for it.
     init(jobs: Int, totalParts: Int, settings: XZ.Settings, inline: Bool, directory: String,
-         progress: @escaping ProgressHandler) {
+         progress: @escaping ProgressHandler, onWritten: ((Int, [UInt8], PartHeader) -> Void)? = nil) {
+        self.onWritten = onWritten
         self.jobs = max(1, jobs)
         self.totalParts = totalParts
         self.settings = settings
@@ -48,10 +52,7 @@ final class PartCompressor {
     }
 
     fileprivate func complete(_ stream: PartStream, encoder: XZ.StreamEncoder?, objects: [ObjectName], error: Error?) {
-        defer {
-            lock.withLock { busySlots -= 1 }
-            group.leave()
-        }
+        var written: (file: [UInt8], header: PartHeader)?
         do {
             if let error { throw error }
             guard let encoder else { throw DeltaFormatError.compression("no xz encoder") }
@@ -66,9 +67,15 @@ final class PartCompressor {
                 return done
             }
             progress(.partCompressed(index: stream.index, done: count, total: totalParts))
+            written = (file, header)
         } catch {
             lock.withLock { if firstError == nil { firstError = error } }
         }
+        // The slot is free once the encoder is gone; what `onWritten` does runs beside the
+        // next part.
+        lock.withLock { busySlots -= 1 }
+        if let written { onWritten?(stream.index, written.file, written.header) }
+        group.leave()
     }
 
     fileprivate func willComplete() { group.enter() }
