@@ -150,8 +150,11 @@ public struct DeltaVerifier {
         let name = "part \(i) ops"
         do {
             let handle = try Repository(path: repo.path)
-            let bytes = try PartFile.decode(file, maxPayload: DeltaReader.payloadLimit(for: header))
-            let payload = try PartPayload(decoding: bytes)
+            // The decoded bytes go out of scope once parsed: a payload is held once, not twice.
+            let (payload, payloadSize) = try { () throws -> (PartPayload, Int) in
+                let bytes = try PartFile.decode(file, maxPayload: DeltaReader.payloadLimit(for: header))
+                return (try PartPayload(decoding: bytes), bytes.count)
+            }()
             var objectBytes = 0, symlinkBytes = 0
             try PartReplay.run(payload, objects: header.objects, sources: { checksum in
                 guard fromObjects.contains(ObjectName(checksum, .file)) else { return nil }
@@ -163,9 +166,9 @@ public struct DeltaVerifier {
             })
             // deltagen declares the payload length; ostree declares the objects' total, in
             // which a symlink counts its target length (bare repos) or nothing (archive).
-            let accepted = [bytes.count, objectBytes, objectBytes - symlinkBytes].map(UInt64.init)
+            let accepted = [payloadSize, objectBytes, objectBytes - symlinkBytes].map(UInt64.init)
             guard accepted.contains(header.uncompressedSize) else {
-                throw VerifyFailure("usize mismatch: declared \(header.uncompressedSize), payload is \(bytes.count) bytes, objects \(objectBytes)")
+                throw VerifyFailure("usize mismatch: declared \(header.uncompressedSize), payload is \(payloadSize) bytes, objects \(objectBytes)")
             }
             result.checks.append(VerifyCheck(name: name, passed: true, detail: "\(header.objects.count) objects rebuilt with their checksums"))
         } catch {
