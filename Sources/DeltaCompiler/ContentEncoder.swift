@@ -47,11 +47,12 @@ extension PartBuilder {
 }
 
 /// Reads and encodes content objects on up to `jobs` threads, each with its own repository
-/// handle. Results are handed over in input order, so output never depends on scheduling.
+/// handle. Results are collected by index, so output never depends on scheduling.
 final class ContentEncoder {
     private let options: DeltaOptions
     private var idleRepos: [Repository]
     private let lock = NSLock()
+
     init(repoPath: String, options: DeltaOptions) throws {
         self.options = options
         idleRepos = try (0..<max(1, options.jobs)).map { _ in try Repository(path: repoPath) }
@@ -106,13 +107,12 @@ final class ContentEncoder {
             let patch = Bsdiff.diff(old: old, new: new)
             // A patch is mostly zero bytes, which xz shrinks to almost nothing, so it compresses
             // to little more than its nonzero bytes. When those are under a sixteenth of what
-            // the other encodings ship, bsdiff wins without an xz pass (1.3 s of CPU on the
-            // Debian corpus, docs/benchmarks.md).
+            // the other encodings ship, bsdiff wins without an xz pass (docs/encoding.md).
             if Bsdiff.nonzeroBytes(patch) <= rollsumBytes / 16 { return .bsdiff(checksum, h, source: source, patch: patch) }
             consider(.bsdiff(checksum, h, source: source, patch: patch), size: estimate(patch) + 40)
         }
         // When bsdiff is already under an eighth of the unmatched bytes, estimating them is
-        // skipped (3.6 s of CPU on the Debian corpus, same bytes).
+        // skipped (3.6 s of thread time on the Debian corpus, same bytes).
         if let rollsum, rollsum.matchedChunks > 0,
            best.map({ $0.size > (new.count - rollsum.matchedBytes) / 8 }) ?? true {
             var gaps = [UInt8]()
@@ -153,8 +153,8 @@ final class ContentEncoder {
 }
 
 /// Objects being encoded on the worker threads. The consumer requests objects (`request`)
-/// and collects them (`take`) in whatever order it needs; `outstanding` and
-/// `bytesOutstanding` let it bound how much is in flight.
+/// and collects them (`take`) in whatever order it needs; `cost` lets it bound how much
+/// is in flight.
 final class EncodingSession {
     private let items: [PlannedContent]
     private let results: OrderedResults<EncodedContent>
