@@ -121,6 +121,21 @@ final class ApplyOfflineTests: XCTestCase {
         }
     }
 
+    /// `--xz-dict-size 32` (ostree's own xz settings) and `--xz-extreme` write parts that stock
+    /// ostree applies too; the default's 8 MiB dictionary is covered by every other test.
+    func testOstreeDictionaryAndExtremeModeApplyOffline() throws {
+        let t = try TestRepo.shared()
+        let repo = try t.copy()
+        let dir = deltaDirectory(repo, from: t.v1, to: t.v2)
+        for args in [["--xz-dict-size", "32"], ["--xz-extreme"]] {
+            _ = try generate(repo, args + ["--min-fallback-size", "0", t.v1, t.v2])
+            try Stock.applyOffline(source: repo, deltaPath: dir, from: t.v1, to: t.v2)
+        }
+        let r = try Harness.run([Harness.deltagen, "generate-delta", "--repo", repo, "--xz-dict-size", "65", t.v1, t.v2])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("--xz-dict-size must be between 1 and 64 (MiB)"), r.stderr)
+    }
+
     func testInlineDeltaAndSelfContainedFile() throws {
         let t = try TestRepo.shared()
         let repo = try t.copy()
