@@ -60,29 +60,25 @@ public struct DeltaVerifier {
 
         // Parts are independent of each other, so they are checked in parallel, each with its
         // own repository handle; their checks are reported in part order.
-        let outcomes = OrderedResults<[VerifyCheck]>(count: sb.parts.count)
-        let replays = OrderedResults<ReplayedPart?>(count: sb.parts.count)
+        let outcomes = OrderedResults<(file: VerifyCheck, replay: ReplayedPart?)>(count: sb.parts.count)
         DispatchQueue.concurrentPerform(iterations: sb.parts.count) { i in
-            var fileCheck: VerifyCheck
-            var replay: ReplayedPart? = nil
             do {
                 let file = try readPart(i, sb: sb, location: location)
-                fileCheck = VerifyCheck(name: "part \(i)", passed: true, detail: "\(file.count) bytes, checksum ok")
+                let check = VerifyCheck(name: "part \(i)", passed: true, detail: "\(file.count) bytes, checksum ok")
                 if let earlier = replayed[i], earlier.fileChecksum == sb.parts[i].checksum {
-                    replay = earlier
+                    outcomes.put(i, .success((check, earlier)))
                 } else {
-                    replay = replayPart(i, file: file, header: sb.parts[i], fromObjects: fromObjects)
+                    outcomes.put(i, .success((check, replayPart(i, file: file, header: sb.parts[i], fromObjects: fromObjects))))
                 }
             } catch {
-                fileCheck = VerifyCheck(name: "part \(i)", passed: false, detail: "\(error)")
+                outcomes.put(i, .success((VerifyCheck(name: "part \(i)", passed: false, detail: "\(error)"), nil)))
             }
-            outcomes.put(i, .success([fileCheck]))
-            replays.put(i, .success(replay))
         }
         var created: [ObjectName: [UInt8]?] = [:]
         for i in sb.parts.indices {
-            checks += (try? outcomes.take(i).get()) ?? []
-            if let replay = (try? replays.take(i).get()) ?? nil {
+            guard case .success(let outcome) = outcomes.take(i) else { continue }
+            checks.append(outcome.file)
+            if let replay = outcome.replay {
                 checks += replay.checks
                 created.merge(replay.created) { first, _ in first }
             }
@@ -144,9 +140,11 @@ public struct DeltaVerifier {
     }
 
     /// Decodes part `i` from its file bytes and replays its ops against FROM's objects: each
-    /// listed object must come out with its checksum, and `usize` must match.
+    /// listed object must come out with its checksum, and `usize` must match. `file` must
+    /// already be known to hash to `header.checksum` (both callers have just checked or
+    /// computed it), so it is not hashed again.
     public func replayPart(_ i: Int, file: [UInt8], header: PartHeader, fromObjects: Set<ObjectName>) -> ReplayedPart {
-        var result = ReplayedPart(fileChecksum: SHA256Hasher.digest(file))
+        var result = ReplayedPart(fileChecksum: header.checksum)
         let name = "part \(i) ops"
         do {
             let handle = try Repository(path: repo.path)

@@ -53,7 +53,7 @@ struct BenchParts: ParsableCommand {
     @Option(help: ArgumentHelp("As for generate-delta.", valueName: "MB"))
     var minFallbackSize: UInt64 = 4
 
-    @Option(help: ArgumentHelp("Compress up to N parts at once (default: the number of cores).", valueName: "N"))
+    @Option(help: ArgumentHelp("Encode objects on N threads and compress up to N parts at once (default: the number of cores).", valueName: "N"))
     var jobs: Int?
 
     @Option(help: ArgumentHelp("Write a chart of bytes and modelled time to FILE.", valueName: "FILE"))

@@ -71,7 +71,7 @@ struct CIJob: ParsableCommand {
     @Option(help: ArgumentHelp("As for generate-delta.", valueName: "MB"))
     var maxChunkSize: UInt64 = 32
 
-    @Option(help: ArgumentHelp("Compress up to N parts at once (default: the number of cores).", valueName: "N"))
+    @Option(help: ArgumentHelp("Encode objects on N threads and compress up to N parts at once (default: the number of cores).", valueName: "N"))
     var jobs: Int?
 
     func validate() throws {

@@ -100,7 +100,7 @@ struct GenerateDelta: ParsableCommand {
     @Option(help: ArgumentHelp("Superblock timestamp in Unix seconds (default: TO's commit time).", valueName: "SECONDS"))
     var timestamp: UInt64?
 
-    @Option(help: ArgumentHelp("Compress up to N parts at once (default: the number of cores).", valueName: "N"))
+    @Option(help: ArgumentHelp("Encode objects on N threads and compress up to N parts at once (default: the number of cores).", valueName: "N"))
     var jobs: Int?
 
     @Flag(help: "Print the summary as one JSON object.")
