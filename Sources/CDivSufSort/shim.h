@@ -1,5 +1,6 @@
 #ifndef DELTAGEN_CDIVSUFSORT_SHIM_H
 #define DELTAGEN_CDIVSUFSORT_SHIM_H
-/* 64-bit suffix arrays, so bsdiff inputs are not limited to 2 GiB. */
+/* 32-bit suffix arrays for files under 2 GiB, 64-bit ones above. */
+#include <divsufsort.h>
 #include <divsufsort64.h>
 #endif

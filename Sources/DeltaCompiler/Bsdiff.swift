@@ -8,10 +8,10 @@ import Glibc
 /// the same (old, new) pair the patch bytes equal ostree's. Suffix arrays come from
 /// libdivsufsort; any correct suffix sort gives the same array, hence the same patch.
 public enum Bsdiff {
-    /// Working memory for one diff: the suffix array (8 bytes per old byte plus one entry)
-    /// and both inputs.
+    /// Working memory for one diff: the suffix array (one entry per old byte plus one, of 4
+    /// bytes below 2 GiB and 8 above) and both inputs.
     public static func workingMemory(oldSize: Int, newSize: Int) -> Int {
-        8 * (oldSize + 1) + oldSize + newSize
+        (oldSize < Int32.max ? 4 : 8) * (oldSize + 1) + oldSize + newSize
     }
 
     /// The patch's nonzero bytes: a cheap bound on its compressed size, since a patch between
@@ -31,16 +31,32 @@ public enum Bsdiff {
     }
 
     static func diff(old: UnsafeBufferPointer<UInt8>, new: UnsafeBufferPointer<UInt8>) -> [UInt8] {
-        let oldSize = old.count, newSize = new.count
-        // I[0] is the empty suffix, which sorts first; I[1...] is divsufsort's array.
-        var suffixes = [Int64](repeating: Int64(oldSize), count: oldSize + 1)
-        if oldSize > 0 {
+        // 32-bit entries while they can index the file: half the memory, and the suffix
+        // search, which is bound by memory latency, touches half the cache lines.
+        if old.count < Int32.max {
+            return diff(old: old, new: new, index: suffixArray(old, entry: Int32.self, sort: divsufsort))
+        }
+        return diff(old: old, new: new, index: suffixArray(old, entry: Int64.self, sort: divsufsort64))
+    }
+
+    /// bsdiff's I: I[0] is the empty suffix, which sorts first; I[1...] is divsufsort's array.
+    private static func suffixArray<Entry: FixedWidthInteger>(
+        _ old: UnsafeBufferPointer<UInt8>, entry: Entry.Type,
+        sort: (UnsafePointer<UInt8>?, UnsafeMutablePointer<Entry>?, Entry) -> Int32
+    ) -> [Entry] {
+        var suffixes = [Entry](repeating: Entry(old.count), count: old.count + 1)
+        if old.count > 0 {
             suffixes.withUnsafeMutableBufferPointer { sa in
-                _ = divsufsort64(old.baseAddress, sa.baseAddress! + 1, Int64(oldSize))
+                _ = sort(old.baseAddress, sa.baseAddress! + 1, Entry(old.count))
             }
         }
+        return suffixes
+    }
+
+    private static func diff<Entry: FixedWidthInteger>(old: UnsafeBufferPointer<UInt8>, new: UnsafeBufferPointer<UInt8>,
+                                                       index suffixes: [Entry]) -> [UInt8] {
         var patch = [UInt8]()
-        patch.reserveCapacity(newSize / 8 + 64)
+        patch.reserveCapacity(new.count / 8 + 64)
         suffixes.withUnsafeBufferPointer { index in
             var scanner = Scanner(old: old, new: new, index: index)
             scanner.run(into: &patch)
@@ -59,10 +75,10 @@ public enum Bsdiff {
         }
     }
 
-    private struct Scanner {
+    private struct Scanner<Entry: FixedWidthInteger> {
         let old: UnsafeBufferPointer<UInt8>
         let new: UnsafeBufferPointer<UInt8>
-        let index: UnsafeBufferPointer<Int64>
+        let index: UnsafeBufferPointer<Entry>
 
         /// Length of the common prefix of old[oldStart...] and new[newStart...].
         func matchLength(_ oldStart: Int, _ newStart: Int) -> Int {
