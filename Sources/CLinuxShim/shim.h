@@ -2,6 +2,7 @@
 #define DELTAGEN_CLINUXSHIM_H
 /* Linux calls that Swift's Glibc module does not export. Header-only: nothing to link. */
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -16,5 +17,12 @@ static inline int deltagen_rename_exchange(const char *a, const char *b) {
    priority needs no privilege; raising it back would, so only threads that end use it. */
 static inline int deltagen_set_thread_nice(int nice) {
     return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
+}
+/* Makes glibc serve allocations of `threshold` bytes or more with their own mappings, which
+   go back to the system when freed. By default the threshold grows (up to 32 MiB) after
+   each such buffer is freed, and later ones are carved from the heap, which keeps their
+   pages after they are freed. Returns 0 on failure, as mallopt does. */
+static inline int deltagen_map_large_allocations(size_t threshold) {
+    return mallopt(M_MMAP_THRESHOLD, (int)threshold);
 }
 #endif

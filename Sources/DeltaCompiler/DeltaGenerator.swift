@@ -1,3 +1,4 @@
+import CLinuxShim
 import DeltaFormat
 import Foundation
 import OSTreeRepo
@@ -40,9 +41,17 @@ public struct DeltaGenerator {
         options.filename ?? "\(repo.path)/\(name.relativePath)/superblock"
     }
 
+    /// A generator allocates and frees many buffers of megabytes (file contents, suffix
+    /// arrays, patches, decoded parts) on several threads. Left in glibc's heap they keep
+    /// their pages once freed, and peak RSS grows with how the threads interleave; mapped
+    /// on their own, they are returned at once, for a little more system time
+    /// (docs/benchmarks.md). Once per process.
+    private static let largeBuffersMapped: Bool = deltagen_map_large_allocations(4 << 20) != 0
+
     /// Generates `name` and returns what was written. Nothing is visible until the delta is complete.
     public func generate(_ name: DeltaName) throws -> DeltaReport {
         let started = Date()
+        _ = DeltaGenerator.largeBuffersMapped
         if let from = name.from, from == name.to { throw GenerateError.sameCommit(from) }
         try requireCommit(name.to, role: "TO")
         if let from = name.from { try requireCommit(from, role: "FROM") }
@@ -76,8 +85,9 @@ public struct DeltaGenerator {
         // parts still compressing; the final check then reuses the replay for the same bytes.
         let replayed = ReplayedParts()
         let verifier = DeltaVerifier(repo: repo)
+        let slots = CoreSlots(count: options.jobs)
         let compressor = PartCompressor(
-            jobs: options.jobs, totalParts: layout.parts.count, settings: options.xzSettings,
+            jobs: options.jobs, slots: slots, totalParts: layout.parts.count, settings: options.xzSettings,
             inline: options.inline, directory: staging.path, progress: report,
             onWritten: !options.verify ? nil : { index, file, header in
                 replayed.add(index, verifier.replayPart(index, file: file, header: header, fromObjects: known))
@@ -87,7 +97,7 @@ public struct DeltaGenerator {
         defer { compressor.drain() }
         let encoder = try ContentEncoder(repoPath: repo.path, options: options)
         report(.phase("encoding"))
-        let session = encoder.start(planned)
+        let session = encoder.start(planned, slots: slots)
         defer { session.stop() }
         let packed = try PartPacker(layout: layout, metadata: metadata, tables: tables,
                                     compressor: compressor, report: report).pack(session, total: planned.count)
