@@ -59,8 +59,8 @@ final class ContentEncoder {
     }
 
     /// Starts encoding `items` on the worker threads; results are collected with `take`.
-    func start(_ items: [PlannedContent]) -> EncodingSession {
-        EncodingSession(items: items, jobs: options.jobs) { [self] item in
+    func start(_ items: [PlannedContent], slots: CoreSlots) -> EncodingSession {
+        EncodingSession(items: items, jobs: options.jobs, slots: slots) { [self] item in
             let repo = lock.withLock { idleRepos.removeLast() }
             defer { lock.withLock { idleRepos.append(repo) } }
             return try encode(item, repo: repo)
@@ -160,18 +160,19 @@ final class EncodingSession {
     private let results: OrderedResults<EncodedContent>
     private let workers: WorkerThreads
 
-    init(items: [PlannedContent], jobs: Int, encode: @escaping @Sendable (PlannedContent) throws -> EncodedContent) {
+    init(items: [PlannedContent], jobs: Int, slots: CoreSlots,
+         encode: @escaping @Sendable (PlannedContent) throws -> EncodedContent) {
         self.items = items
         let results = OrderedResults<EncodedContent>(count: items.count)
         self.results = results
-        workers = WorkerThreads(count: jobs) { i in results.put(i, Result { try encode(items[i]) }) }
+        workers = WorkerThreads(count: jobs, slots: slots) { i in results.put(i, Result { try encode(items[i]) }) }
     }
 
     /// Memory an object holds while it is encoded: its content, and its predecessor's.
     func cost(_ i: Int) -> UInt64 { items[i].header.size * (items[i].predecessor == nil ? 1 : 2) }
 
-    /// Queues object `i` for encoding; each object is requested once.
-    func request(_ i: Int) { workers.enqueue(i) }
+    /// Queues object `i`, which part `part` holds, for encoding; each object is requested once.
+    func request(_ i: Int, part: Int) { workers.enqueue(i, lane: part) }
 
     /// Result `i` if it is ready (each is taken once), or nil.
     func take(_ i: Int) throws -> EncodedContent? {

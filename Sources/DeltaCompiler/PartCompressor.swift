@@ -23,6 +23,7 @@ final class PartCompressor {
     private var busySlots = 0  // parts open or finishing, against `jobs`
     private var done = 0
     private let settings: XZ.Settings
+    fileprivate let slots: CoreSlots
     private let keepInline: Bool
     private let directory: String
     private let progress: ProgressHandler
@@ -30,9 +31,10 @@ final class PartCompressor {
 
     /// `onWritten(index, file, header)` runs on the part's queue after its file is written;
     /// `finish` waits for it.
-    init(jobs: Int, totalParts: Int, settings: XZ.Settings, inline: Bool, directory: String,
+    init(jobs: Int, slots: CoreSlots, totalParts: Int, settings: XZ.Settings, inline: Bool, directory: String,
          progress: @escaping ProgressHandler, onWritten: ((Int, [UInt8], PartHeader) -> Void)? = nil) {
         self.onWritten = onWritten
+        self.slots = slots
         self.jobs = max(1, jobs)
         self.totalParts = totalParts
         self.settings = settings
@@ -41,13 +43,15 @@ final class PartCompressor {
         self.progress = progress
     }
 
-    /// Starts part `index`, whose payload begins with `head` (its mode and xattr tables), or
-    /// returns nil when `jobs` parts are already open or compressing.
-    func tryOpen(index: Int, head: [UInt8]) -> PartStream? {
+    /// Starts part `index`, whose payload begins with `head` (its mode and xattr tables) and
+    /// comes to about `expectedSize` bytes, or returns nil when `jobs` parts are already open
+    /// or compressing.
+    func tryOpen(index: Int, head: [UInt8], expectedSize: Int) -> PartStream? {
         lock.lock()
         defer { lock.unlock() }
         guard busySlots < jobs else { return nil }
         busySlots += 1
+        slots.expect(part: index, bytes: expectedSize)
         return PartStream(index: index, head: head, settings: settings, owner: self)
     }
 
@@ -57,7 +61,7 @@ final class PartCompressor {
             if let error { throw error }
             guard let encoder else { throw DeltaFormatError.compression("no xz encoder") }
             let payloadSize = encoder.inputSize
-            let file = [PartCompression.xz.rawValue] + (try encoder.finish())
+            let file = [PartCompression.xz.rawValue] + (try slots.runCompression(part: stream.index) { try encoder.finish() })
             let header = PartHeader(checksum: SHA256Hasher.digest(file), size: UInt64(file.count),
                                     uncompressedSize: UInt64(payloadSize), objects: objects)
             if !keepInline { try FileOps.writeNewFile("\(directory)/\(stream.index)", file) }
@@ -73,6 +77,7 @@ final class PartCompressor {
         }
         // The slot is free once the encoder is gone; what `onWritten` does runs beside the
         // next part.
+        slots.finished(part: stream.index)
         lock.withLock { busySlots -= 1 }
         if let written { onWritten?(stream.index, written.file, written.header) }
         group.leave()
@@ -101,10 +106,15 @@ final class PartStream {
     // Touched only on `queue`.
     private var encoder: XZ.StreamEncoder?
     private var failure: Error?
-    // Bytes handed over but not yet compressed; `append` waits while there are too many.
-    private let backlog = NSCondition()
+    // Bytes handed over but not yet compressed.
+    private let backlog = NSLock()
     private var backlogBytes = 0
-    private static let backlogLimit = 32 << 20
+    private static let backlogLimit = 8 << 20
+
+    /// Whether the stream takes more bytes now. Its producer feeds other parts meanwhile
+    /// instead of waiting, since another part's compressor may be the one waiting for it;
+    /// so a stream holds at most the limit plus one object.
+    var hasRoom: Bool { backlog.withLock { backlogBytes < PartStream.backlogLimit } }
 
     fileprivate init(index: Int, head: [UInt8], settings: XZ.Settings, owner: PartCompressor) {
         self.index = index
@@ -113,34 +123,46 @@ final class PartStream {
         queue.async { [self] in
             do {
                 encoder = try XZ.StreamEncoder(settings: settings)
-                try encoder!.append(head)
+                try compress(head)
             } catch {
                 failure = error
             }
         }
     }
 
-    /// Queues payload bytes; blocks while more than a few MB are still waiting, so a producer
-    /// faster than xz slows down instead of piling up memory.
+    /// Bytes compressed in one go, between which a more urgent part may take the core.
+    private static let sliceSize = 1 << 20
+
+    /// Compresses `bytes` slice by slice, each in a slot of the owner's `CoreSlots`. On `queue`.
+    private func compress(_ bytes: [UInt8]) throws {
+        guard let encoder else { return }
+        var start = 0
+        while start < bytes.count {
+            let end = min(bytes.count, start + PartStream.sliceSize)
+            try owner.slots.runCompression(part: index) {
+                let began = DispatchTime.now().uptimeNanoseconds
+                try encoder.append(start == 0 && end == bytes.count ? bytes : Array(bytes[start..<end]))
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
+                owner.slots.compressed(part: index, bytes: end - start, seconds: seconds)
+            }
+            start = end
+        }
+    }
+
+    /// Queues payload bytes for compression; see `hasRoom`.
     func append(_ segments: [[UInt8]]) {
         let size = segments.reduce(0) { $0 + $1.count }
         guard size > 0 else { return }
-        backlog.lock()
-        while backlogBytes > 0 && backlogBytes + size > PartStream.backlogLimit { backlog.wait() }
-        backlogBytes += size
-        backlog.unlock()
+        backlog.withLock { backlogBytes += size }
         queue.async { [self] in
             if failure == nil {
                 do {
-                    for segment in segments { try encoder?.append(segment) }
+                    for segment in segments { try compress(segment) }
                 } catch {
                     failure = error
                 }
             }
-            backlog.lock()
-            backlogBytes -= size
-            backlog.broadcast()
-            backlog.unlock()
+            backlog.withLock { backlogBytes -= size }
         }
     }
 

@@ -15,6 +15,8 @@ struct PartLayout: Equatable {
         var content: Range<Int>
     }
     var parts: [Part]
+    /// Each part's expected payload bytes, from the same sizes.
+    var sizes: [Int]
 
     /// Blob and op bytes a planned object is expected to add.
     static func expectedSize(_ item: PlannedContent) -> Int {
@@ -25,13 +27,15 @@ struct PartLayout: Equatable {
     /// is closed before an object that would take it past `maxChunkSize`, unless it is empty.
     init(metadataSizes: [Int], contentSizes: [Int], tableSize: Int, maxChunkSize: Int) {
         parts = []
+        sizes = []
         var current = Part(metadata: 0..<0, content: 0..<0)
         var size = tableSize
-        let sizes = metadataSizes.map { $0 + 8 } + contentSizes
-        for (i, objectSize) in sizes.enumerated() {
+        let objectSizes = metadataSizes.map { $0 + 8 } + contentSizes
+        for (i, objectSize) in objectSizes.enumerated() {
             let isEmpty = current.metadata.isEmpty && current.content.isEmpty
             if !isEmpty && size + objectSize > maxChunkSize {
                 parts.append(current)
+                sizes.append(size)
                 current = Part(metadata: current.metadata.upperBound..<current.metadata.upperBound,
                                content: current.content.upperBound..<current.content.upperBound)
                 size = tableSize
@@ -45,6 +49,7 @@ struct PartLayout: Equatable {
             size += objectSize
         }
         parts.append(current)  // there is always at least one part, even an empty one
+        sizes.append(size)
     }
 }
 
@@ -54,11 +59,13 @@ struct PartLayout: Equatable {
 /// Each open part keeps its own window of objects queued for encoding, so all open parts
 /// are encoded, and compressed, side by side. A part's compression is the longest serial job
 /// of a delta (one 32 MB part of patches and binaries takes 6 s of xz), so it must start
-/// early, not after every object of the parts before it is encoded. The window is large
-/// enough that one slow file (python's 7 MB binary takes seconds of bsdiff) does not idle
-/// the other cores, and bounds memory: old plus new content of the objects in flight.
+/// early, not after every object of the parts before it is encoded; `CoreSlots` decides
+/// which part's work runs first. The window is bounded by content bytes, which bounds
+/// memory (old plus new content of the objects in flight), and by a count large enough
+/// that a slow file near the end of a part of small files (a 2 MB library after hundreds of
+/// small docs) is encoded long before the part's compressor reaches it.
 struct PartPacker {
-    static let maxObjectsAheadPerPart = 64
+    static let maxObjectsAheadPerPart = 512
     static let maxBytesAheadPerPart: UInt64 = 32_000_000
 
     struct Packed {
@@ -98,7 +105,7 @@ struct PartPacker {
                     (requested - next < PartPacker.maxObjectsAheadPerPart &&
                      bytesAhead + session.cost(requested) <= PartPacker.maxBytesAheadPerPart)) {
                 bytesAhead += session.cost(requested)
-                session.request(requested)
+                session.request(requested, part: index)
                 requested += 1
             }
         }
@@ -115,7 +122,8 @@ struct PartPacker {
             let arrivals = session.arrivals
             var progressed = false
             while nextToOpen < layout.parts.count,
-                  let stream = compressor.tryOpen(index: nextToOpen, head: head) {
+                  let stream = compressor.tryOpen(index: nextToOpen, head: head,
+                                                  expectedSize: layout.sizes[nextToOpen]) {
                 let part = OpenPart(index: nextToOpen,
                                     builder: PartBuilder(modes: tables.modes, xattrSets: tables.xattrSets),
                                     stream: stream, content: layout.parts[nextToOpen].content)
@@ -129,7 +137,7 @@ struct PartPacker {
                 progressed = true
             }
             for part in open {
-                while part.next < part.end, let object = try session.take(part.next) {
+                while part.next < part.end, part.stream.hasRoom, let object = try session.take(part.next) {
                     part.bytesAhead -= session.cost(part.next)
                     part.next += 1
                     part.requestMore(session)

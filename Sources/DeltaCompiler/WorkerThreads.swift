@@ -1,28 +1,27 @@
 import CLinuxShim
 import Foundation
 
-/// A fixed set of threads that run `work(index)` for queued indices, first queued first, at
-/// a lower CPU priority than the rest of the process.
-///
-/// Encoding feeds the part compressors, and a part's compression is the longest serial job
-/// of a delta, so the compressors run first and encoding fills the idle time. Dedicated
-/// threads, rather than a pool's, carry the nice value and take it with them when they end.
+/// A fixed set of threads that run `work(index)` for queued indices. Each index is queued
+/// in a lane (its part); a free thread serves the lane whose part `slots` finds most
+/// urgent, first queued first within a lane, and runs the work in one of its slots.
 final class WorkerThreads: @unchecked Sendable {
-    /// Nice value of the workers, relative to the default of 0.
+    /// Nice value of the workers, relative to the default of 0: a compression step that must
+    /// not wait runs beside them and takes their core (`CoreSlots.runCompression`).
     static let niceness: Int32 = 15
 
     private let state = NSCondition()
-    private var queue: [Int] = []
-    private var head = 0
+    private var lanes: [Int: [Int]] = [:]
     private var stopped = false
     private let exited = DispatchGroup()
+    private let slots: CoreSlots
 
-    init(count: Int, work: @escaping @Sendable (Int) -> Void) {
+    init(count: Int, slots: CoreSlots, work: @escaping @Sendable (Int) -> Void) {
+        self.slots = slots
         for _ in 0..<max(1, count) {
             exited.enter()
             let thread = Thread { [self] in
                 _ = deltagen_set_thread_nice(WorkerThreads.niceness)
-                while let index = take() { work(index) }
+                while let (index, lane) = take() { slots.run(part: lane) { work(index) } }
                 exited.leave()
             }
             thread.name = "deltagen.encode"
@@ -30,19 +29,22 @@ final class WorkerThreads: @unchecked Sendable {
         }
     }
 
-    private func take() -> Int? {
+    private func take() -> (index: Int, lane: Int)? {
         state.lock()
         defer { state.unlock() }
-        while head == queue.count && !stopped { state.wait() }
+        while lanes.isEmpty && !stopped { state.wait() }
         if stopped { return nil }
-        head += 1
-        return queue[head - 1]
+        let queued = lanes.keys.sorted()
+        let lane = queued[slots.mostUrgent(of: queued)!]
+        let index = lanes[lane]!.removeFirst()
+        if lanes[lane]!.isEmpty { lanes[lane] = nil }
+        return (index, lane)
     }
 
-    /// Queues `index` to run after those already queued.
-    func enqueue(_ index: Int) {
+    /// Queues `index` in `lane`, after those already queued there.
+    func enqueue(_ index: Int, lane: Int) {
         state.lock()
-        queue.append(index)
+        lanes[lane, default: []].append(index)
         state.signal()
         state.unlock()
     }

@@ -1,0 +1,126 @@
+import Foundation
+
+/// Lets at most `count` CPU-bound steps run at once and, when a core frees, gives it to the
+/// step whose part has the most compression time left.
+///
+/// A delta's wall time is set by its slowest part: its xz stream is serial, and it cannot
+/// start before its first object is encoded. Left to the kernel, a part of cheap,
+/// mostly-zero patches competes for the CPU with the encoding of a 7 MB binary that another
+/// part's compressor is waiting for, and that part finishes seconds after everything else.
+/// So encoding and compression take a slot here, step by step (one object, or one slice of
+/// a part's bytes), and the part furthest from done goes first. A part's time left is its
+/// bytes not yet compressed times the seconds per byte its stream has taken so far (the mean
+/// of the other parts' until it has a figure of its own).
+///
+/// Scheduling only: which part holds what, and in what order, is fixed before any of this
+/// runs, so the output never depends on it.
+final class CoreSlots: @unchecked Sendable {
+    private struct PartWork {
+        var bytesLeft: Int
+        var bytesDone = 0
+        var seconds = 0.0
+    }
+
+    private let state = NSCondition()
+    private var free: Int
+    private var waiting: [(ticket: Int, part: Int)] = []
+    private var nextTicket = 0
+    private var parts: [Int: PartWork] = [:]
+
+    init(count: Int) {
+        free = max(1, count)
+    }
+
+    /// Runs `body` once a slot is free and no waiting step has a more urgent part.
+    func run<T>(part: Int, _ body: () throws -> T) rethrows -> T {
+        acquire(part: part)
+        defer { release() }
+        return try body()
+    }
+
+    /// Runs a compression step of part `part`: at once if that part is the most urgent one,
+    /// otherwise as `run` does. The most urgent part's stream must never wait for an
+    /// encoding step to end (one can take seconds); it runs beside them, and since encoding
+    /// threads run at a lower priority (`WorkerThreads.niceness`), the kernel gives it the core.
+    func runCompression<T>(part: Int, _ body: () throws -> T) rethrows -> T {
+        let bypass = state.withLock { pickMostUrgent(parts.keys.sorted()).map { parts.keys.sorted()[$0] } == part }
+        if bypass { return try body() }
+        return try run(part: part, body)
+    }
+
+    /// Records that part `part` will compress about `bytes` bytes in all.
+    func expect(part: Int, bytes: Int) {
+        state.lock()
+        parts[part] = PartWork(bytesLeft: bytes)
+        state.unlock()
+    }
+
+    /// Records that `bytes` of part `part` took `seconds` to compress.
+    func compressed(part: Int, bytes: Int, seconds: Double) {
+        state.lock()
+        if var work = parts[part] {
+            work.bytesLeft = max(0, work.bytesLeft - bytes)
+            work.bytesDone += bytes
+            work.seconds += seconds
+            parts[part] = work
+        }
+        state.unlock()
+    }
+
+    /// Forgets a part whose bytes have all been compressed.
+    func finished(part: Int) {
+        state.lock()
+        parts[part] = nil
+        state.unlock()
+    }
+
+    /// Estimated compression seconds part `part` has left; higher runs first. Call locked.
+    private func urgency(_ part: Int) -> Double {
+        guard let work = parts[part] else { return 0 }
+        if work.bytesDone > 0 { return Double(work.bytesLeft) * work.seconds / Double(work.bytesDone) }
+        let measured = parts.values.filter { $0.bytesDone > 0 }
+        let done = measured.reduce(0) { $0 + $1.bytesDone }
+        let rate = done > 0 ? measured.reduce(0.0) { $0 + $1.seconds } / Double(done) : 1e-7
+        return Double(work.bytesLeft) * rate
+    }
+
+    /// Index in `parts` order of the most urgent of `candidates`, ties going to the lower
+    /// part, then to the first in line.
+    func mostUrgent(of candidates: [Int]) -> Int? {
+        state.lock()
+        defer { state.unlock() }
+        return pickMostUrgent(candidates)
+    }
+
+    private func pickMostUrgent(_ candidates: [Int]) -> Int? {
+        var best: (position: Int, urgency: Double, part: Int)?
+        for (position, part) in candidates.enumerated() {
+            let u = urgency(part)
+            if let b = best, u < b.urgency || (u == b.urgency && part >= b.part) { continue }
+            best = (position, u, part)
+        }
+        return best?.position
+    }
+
+    private func acquire(part: Int) {
+        state.lock()
+        defer { state.unlock() }
+        let ticket = nextTicket
+        nextTicket += 1
+        waiting.append((ticket, part))
+        while free == 0 || waiting[pickMostUrgent(waiting.map(\.part))!].ticket != ticket {
+            state.wait()
+        }
+        waiting.removeAll { $0.ticket == ticket }
+        free -= 1
+        // Another slot may still be free for the next most urgent step.
+        if free > 0 && !waiting.isEmpty { state.broadcast() }
+    }
+
+    private func release() {
+        state.lock()
+        free += 1
+        state.broadcast()
+        state.unlock()
+    }
+}
