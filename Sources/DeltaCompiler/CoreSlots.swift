@@ -48,6 +48,9 @@ final class CoreSlots: @unchecked Sendable {
         return try run(part: part, body)
     }
 
+    /// Steps waiting for a slot.
+    var waitingSteps: Int { state.withLock { waiting.count } }
+
     /// Records that part `part` will compress about `bytes` bytes in all.
     func expect(part: Int, bytes: Int) {
         state.lock()

@@ -25,6 +25,11 @@ final class PartLayoutTests: XCTestCase {
                                PartLayout.Part(metadata: 2..<2, content: 2..<3)])
     }
 
+    func testEachPartsExpectedSizeIsItsTablesPlusItsObjects() {
+        let layout = PartLayout(metadataSizes: [40, 40], contentSizes: [40, 50, 60], tableSize: 4, maxChunkSize: 100)
+        XCTAssertEqual(layout.sizes, [4 + 48 + 48, 4 + 40 + 50, 4 + 60])
+    }
+
     func testAnObjectLargerThanTheLimitGetsAPartOfItsOwn() {
         let parts = layout([], [10, 500, 10])
         XCTAssertEqual(parts.map(\.content), [0..<1, 1..<2, 2..<3])

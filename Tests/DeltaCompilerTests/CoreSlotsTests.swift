@@ -1,0 +1,91 @@
+import Foundation
+import XCTest
+@testable import DeltaCompiler
+
+/// The order in which waiting steps get a core. Scheduling never changes a delta's bytes
+/// (the --jobs byte-identity test shows that); these pin down who goes first.
+final class CoreSlotsTests: XCTestCase {
+    /// Holds the only slot until `release` is signalled, so that others queue behind it.
+    private func occupy(_ slots: CoreSlots, part: Int) -> (started: DispatchSemaphore, release: DispatchSemaphore) {
+        let started = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        Thread { slots.run(part: part) { started.signal(); release.wait() } }.start()
+        started.wait()
+        return (started, release)
+    }
+
+    /// Starts a step on its own thread and returns once it waits for a slot.
+    private func queue(_ slots: CoreSlots, part: Int, record: @escaping (Int) -> Void, done: DispatchGroup) {
+        let before = slots.waitingSteps
+        done.enter()
+        Thread {
+            slots.run(part: part) { record(part) }
+            done.leave()
+        }.start()
+        while slots.waitingSteps == before { Thread.sleep(forTimeInterval: 0.001) }
+    }
+
+    func testTheWaitingStepWithTheMostCompressionLeftRunsFirst() {
+        let slots = CoreSlots(count: 1)
+        slots.expect(part: 0, bytes: 1_000)
+        slots.expect(part: 1, bytes: 9_000)
+        let holder = occupy(slots, part: 0)
+        let lock = NSLock()
+        var order: [Int] = []
+        let done = DispatchGroup()
+        // Part 0 queues first, but part 1 has nine times the bytes left at the same rate.
+        queue(slots, part: 0, record: { p in lock.withLock { order.append(p) } }, done: done)
+        queue(slots, part: 1, record: { p in lock.withLock { order.append(p) } }, done: done)
+        holder.release.signal()
+        done.wait()
+        XCTAssertEqual(order, [1, 0])
+    }
+
+    func testMeasuredSpeedOutweighsBytesLeft() {
+        let slots = CoreSlots(count: 1)
+        slots.expect(part: 0, bytes: 2_000)
+        slots.expect(part: 1, bytes: 2_000)
+        // Part 0 has more bytes left but compresses ten times faster per byte.
+        slots.compressed(part: 0, bytes: 500, seconds: 0.01)
+        slots.compressed(part: 1, bytes: 1_000, seconds: 0.2)
+        let holder = occupy(slots, part: 0)
+        let lock = NSLock()
+        var order: [Int] = []
+        let done = DispatchGroup()
+        queue(slots, part: 0, record: { p in lock.withLock { order.append(p) } }, done: done)
+        queue(slots, part: 1, record: { p in lock.withLock { order.append(p) } }, done: done)
+        holder.release.signal()
+        done.wait()
+        XCTAssertEqual(order, [1, 0])
+    }
+
+    func testTheMostUrgentPartsCompressionDoesNotWaitForASlot() {
+        let slots = CoreSlots(count: 1)
+        slots.expect(part: 0, bytes: 1_000)
+        slots.expect(part: 1, bytes: 9_000)
+        let holder = occupy(slots, part: 1)
+        // The only slot is busy (an encoding step, say); part 1's stream runs beside it,
+        // part 0's waits.
+        var ranUrgent = false
+        slots.runCompression(part: 1) { ranUrgent = true }
+        XCTAssertTrue(ranUrgent)
+        let lessUrgent = DispatchSemaphore(value: 0)
+        Thread { slots.runCompression(part: 0) { _ = lessUrgent.signal() } }.start()
+        var ranEarly = false
+        while slots.waitingSteps == 0 && !ranEarly { ranEarly = lessUrgent.wait(timeout: .now() + 0.001) == .success }
+        XCTAssertFalse(ranEarly, "part 0's step ran while the slot was taken")
+        holder.release.signal()
+        if !ranEarly { XCTAssertEqual(lessUrgent.wait(timeout: .now() + 5), .success) }
+    }
+
+    func testFinishedPartsNoLongerCount() {
+        let slots = CoreSlots(count: 1)
+        slots.expect(part: 0, bytes: 1_000)
+        slots.expect(part: 1, bytes: 9_000)
+        XCTAssertEqual(slots.mostUrgent(of: [0, 1]), 1)
+        slots.finished(part: 1)
+        XCTAssertEqual(slots.mostUrgent(of: [0, 1]), 0)
+        // Equal urgency goes to the lower part.
+        slots.finished(part: 0)
+        XCTAssertEqual(slots.mostUrgent(of: [1, 0]), 1)
+    }
+}
