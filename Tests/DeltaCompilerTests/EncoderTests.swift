@@ -52,6 +52,63 @@ final class BsdiffTests: XCTestCase {
         try assertRoundTrip([UInt8](repeating: 0xAB, count: 4096) + random(16), random(16) + [UInt8](repeating: 0xAB, count: 4096))
     }
 
+    /// The prefix buckets only skip search steps whose outcome the first two bytes decide,
+    /// so patches are the same with and without them; small alphabets make long shared
+    /// prefixes, crowded buckets, and old's one-byte suffix equal to new's first byte.
+    func testPrefixBucketsChangeNoPatch() {
+        let size = 40_000
+        for alphabet in [2, 3, 16, 256] {
+            let letters = (0..<size).map { _ in UInt8(rng.next() % UInt64(alphabet)) }
+            var new = letters
+            for _ in 0..<200 {
+                let at = Int(rng.next() % UInt64(new.count - 64))
+                switch rng.next() % 3 {
+                case 0: new[at] = UInt8(rng.next() % UInt64(alphabet))
+                case 1: new.insert(contentsOf: (0..<Int(rng.next() % 40)).map { _ in UInt8(rng.next() % UInt64(alphabet)) }, at: at)
+                default: new.removeSubrange(at..<(at + Int(rng.next() % 40)))
+                }
+            }
+            for (old, newer) in [(letters, new), (letters, Array(new.suffix(5000)) + [letters.last!]), (letters, [letters.last!])] {
+                let patches = [false, true].map { buckets in
+                    old.withUnsafeBufferPointer { o in newer.withUnsafeBufferPointer { n in Bsdiff.diff(old: o, new: n, prefixBuckets: buckets) } }
+                }
+                XCTAssertTrue(patches[1] == patches[0], "alphabet \(alphabet), \(newer.count) bytes: the patches differ")
+            }
+        }
+    }
+
+    /// The one exception: old's one-byte suffix, which two bytes cannot place. Here it is the
+    /// search's first midpoint (rank n/2: half the suffixes start with 0), and every search
+    /// for text starting with its byte meets it.
+    func testPrefixBucketsLeaveTheOneByteSuffixToTheSearch() {
+        let n = 20_000
+        var old = [UInt8](repeating: 0, count: n / 2 - 1) + (0..<(n / 2)).map { _ in UInt8(1 + rng.next() % 2) }
+        old.shuffle(using: &rng)
+        old.append(1)
+        let rank = old.withUnsafeBufferPointer { Bsdiff.PrefixBuckets($0) }.lastByteRank
+        XCTAssertEqual(rank, old.count / 2)
+        let new = (0..<5000).map { _ in UInt8(1 + rng.next() % 2) }
+        let patches = [false, true].map { buckets in
+            old.withUnsafeBufferPointer { o in new.withUnsafeBufferPointer { n in Bsdiff.diff(old: o, new: n, prefixBuckets: buckets) } }
+        }
+        XCTAssertTrue(patches[1] == patches[0], "the patches differ")
+    }
+
+    func testPrefixBucketsPlaceEverySuffix() {
+        let old = (0..<20_000).map { _ in UInt8(rng.next() % 5) }
+        let buckets = old.withUnsafeBufferPointer { Bsdiff.PrefixBuckets($0) }
+        // Rank the suffixes the slow way: the empty suffix, then by content.
+        let ranked = [old.count] + (0..<old.count).sorted { old[$0...].lexicographicallyPrecedes(old[$1...]) }
+        for (rank, position) in ranked.enumerated() where position < old.count {
+            if position == old.count - 1 {
+                XCTAssertEqual(rank, buckets.lastByteRank)
+            } else {
+                let prefix = Int(old[position]) << 8 | Int(old[position + 1])
+                XCTAssertTrue((Int(buckets.bounds[2 * prefix])..<Int(buckets.bounds[2 * prefix + 1])).contains(rank))
+            }
+        }
+    }
+
     func testRandomPairs() throws {
         for _ in 0..<40 {
             let old = random(Int(rng.next() % 3000))
