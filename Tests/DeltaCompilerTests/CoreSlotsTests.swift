@@ -13,31 +13,32 @@ final class CoreSlotsTests: XCTestCase {
         return (started, release)
     }
 
-    /// Starts a step on its own thread and returns once it waits for a slot.
-    private func queue(_ slots: CoreSlots, part: Int, record: @escaping (Int) -> Void, done: DispatchGroup) {
-        let before = slots.waitingSteps
-        done.enter()
-        Thread {
-            slots.run(part: part) { record(part) }
-            done.leave()
-        }.start()
-        while slots.waitingSteps == before { Thread.sleep(forTimeInterval: 0.001) }
+    /// The order in which steps of `parts`, queued in that order behind a busy slot, run.
+    private func runOrder(of parts: [Int], in slots: CoreSlots) -> [Int] {
+        let holder = occupy(slots, part: parts[0])
+        let lock = NSLock()
+        var order: [Int] = []
+        let done = DispatchGroup()
+        for part in parts {
+            let before = slots.waitingSteps
+            done.enter()
+            Thread {
+                slots.run(part: part) { lock.withLock { order.append(part) } }
+                done.leave()
+            }.start()
+            while slots.waitingSteps == before { Thread.sleep(forTimeInterval: 0.001) }
+        }
+        holder.release.signal()
+        done.wait()
+        return order
     }
 
     func testTheWaitingStepWithTheMostCompressionLeftRunsFirst() {
         let slots = CoreSlots(count: 1)
         slots.expect(part: 0, bytes: 1_000)
         slots.expect(part: 1, bytes: 9_000)
-        let holder = occupy(slots, part: 0)
-        let lock = NSLock()
-        var order: [Int] = []
-        let done = DispatchGroup()
         // Part 0 queues first, but part 1 has nine times the bytes left at the same rate.
-        queue(slots, part: 0, record: { p in lock.withLock { order.append(p) } }, done: done)
-        queue(slots, part: 1, record: { p in lock.withLock { order.append(p) } }, done: done)
-        holder.release.signal()
-        done.wait()
-        XCTAssertEqual(order, [1, 0])
+        XCTAssertEqual(runOrder(of: [0, 1], in: slots), [1, 0])
     }
 
     func testMeasuredSpeedOutweighsBytesLeft() {
@@ -47,15 +48,7 @@ final class CoreSlotsTests: XCTestCase {
         // Part 0 has more bytes left but compresses ten times faster per byte.
         slots.compressed(part: 0, bytes: 500, seconds: 0.01)
         slots.compressed(part: 1, bytes: 1_000, seconds: 0.2)
-        let holder = occupy(slots, part: 0)
-        let lock = NSLock()
-        var order: [Int] = []
-        let done = DispatchGroup()
-        queue(slots, part: 0, record: { p in lock.withLock { order.append(p) } }, done: done)
-        queue(slots, part: 1, record: { p in lock.withLock { order.append(p) } }, done: done)
-        holder.release.signal()
-        done.wait()
-        XCTAssertEqual(order, [1, 0])
+        XCTAssertEqual(runOrder(of: [0, 1], in: slots), [1, 0])
     }
 
     func testTheMostUrgentPartsCompressionDoesNotWaitForASlot() {
