@@ -43,7 +43,10 @@ final class CoreSlots: @unchecked Sendable {
     /// encoding step to end (one can take seconds); it runs beside them, and since encoding
     /// threads run at a lower priority (`WorkerThreads.niceness`), the kernel gives it the core.
     func runCompression<T>(part: Int, _ body: () throws -> T) rethrows -> T {
-        let bypass = state.withLock { pickMostUrgent(parts.keys.sorted()).map { parts.keys.sorted()[$0] } == part }
+        let bypass = state.withLock {
+            let open = parts.keys.sorted()
+            return pickMostUrgent(open).map { open[$0] } == part
+        }
         if bypass { return try body() }
         return try run(part: part, body)
     }
@@ -83,12 +86,13 @@ final class CoreSlots: @unchecked Sendable {
         if work.bytesDone > 0 { return Double(work.bytesLeft) * work.seconds / Double(work.bytesDone) }
         let measured = parts.values.filter { $0.bytesDone > 0 }
         let done = measured.reduce(0) { $0 + $1.bytesDone }
+        // Before any part has a figure, any common rate will do: bytes left decide.
         let rate = done > 0 ? measured.reduce(0.0) { $0 + $1.seconds } / Double(done) : 1e-7
         return Double(work.bytesLeft) * rate
     }
 
-    /// Index in `parts` order of the most urgent of `candidates`, ties going to the lower
-    /// part, then to the first in line.
+    /// Position in `candidates` (part numbers) of the most urgent one, ties going to the
+    /// lower part, then to the first in line.
     func mostUrgent(of candidates: [Int]) -> Int? {
         state.lock()
         defer { state.unlock() }

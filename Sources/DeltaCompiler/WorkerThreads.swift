@@ -4,6 +4,8 @@ import Foundation
 /// A fixed set of threads that run `work(index)` for queued indices. Each index is queued
 /// in a lane (its part); a free thread serves the lane whose part `slots` finds most
 /// urgent, first queued first within a lane, and runs the work in one of its slots.
+/// Dedicated threads, rather than a pool's, carry the nice value and take it with them when
+/// they end.
 final class WorkerThreads: @unchecked Sendable {
     /// Nice value of the workers, relative to the default of 0: a compression step that must
     /// not wait runs beside them and takes their core (`CoreSlots.runCompression`).
