@@ -85,9 +85,9 @@ public enum Bsdiff {
     /// The search compares `new` with the suffix at each midpoint of a binary search, about
     /// 23 steps for a 7 MB file. A suffix outside the bucket of new's first two bytes
     /// compares as the bucket bounds say, so those steps are taken without reading the array
-    /// or the old file: the same steps, hence the same match and the same patch, 20% less
-    /// scan time on python3.11. Only the one-byte suffix (old's last byte) is compared as
-    /// before: it is shorter than two bytes, so two bytes cannot decide it.
+    /// or the old file: the same steps, hence the same match and the same patch, in about a
+    /// quarter less time per diff of python3.11 (docs/benchmarks.md). Only the one-byte
+    /// suffix (old's last byte) is compared as before: two bytes cannot place it.
     struct PrefixBuckets {
         /// Below this the search is short and the table costs more than it saves.
         static let minimumOldSize = 256 << 10
