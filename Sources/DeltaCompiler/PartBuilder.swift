@@ -10,7 +10,6 @@ struct PartBuilder {
     private var modeIndex: [FileMode: Int] = [:]
     private(set) var xattrSets: [[UInt8]] = []
     private var xattrIndex: [[UInt8]: Int] = [:]
-    private var xattrBytes = 0
     private var fixedTables: Bool
     private var blobSegments: [[UInt8]] = []
     private var segmentsTaken = false
@@ -28,11 +27,6 @@ struct PartBuilder {
         for set in xattrSets { _ = index(ofXattrs: set) }
         fixedTables = true
     }
-
-    var isEmpty: Bool { objects.isEmpty }
-
-    /// Uncompressed payload size so far, less a few framing bytes (v2026.3's estimate).
-    var estimatedSize: Int { blobSize + ops.count + modes.count * 12 + xattrBytes }
 
     mutating func addMetadata(_ object: ObjectName, bytes: [UInt8]) {
         let offset = appendToBlob(bytes)
@@ -92,7 +86,6 @@ struct PartBuilder {
         precondition(!fixedTables, "xattr set missing from the part's fixed table")
         xattrSets.append(set)
         xattrIndex[set] = xattrSets.count - 1
-        xattrBytes += set.count + 8
         return xattrSets.count - 1
     }
 }

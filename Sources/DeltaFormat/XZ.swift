@@ -76,14 +76,7 @@ public enum XZ {
 
     /// Compresses `input` into one .xz stream with a single check type of CRC64.
     public static func compress(_ input: [UInt8], preset: UInt32 = defaultPreset) throws -> [UInt8] {
-        var stream = lzma_stream()
-        let status = lzma_easy_encoder(&stream, preset, LZMA_CHECK_CRC64)
-        guard status == LZMA_OK else { throw DeltaFormatError.compression("xz encoder init failed (\(status.rawValue))") }
-        defer { lzma_end(&stream) }
-        var output = [UInt8]()
-        output.reserveCapacity(input.count / 3 + 4096)
-        try run(&stream, input: input, action: LZMA_FINISH, into: &output, limit: Int.max)
-        return output
+        try compress(segments: [input], settings: Settings(preset: preset))
     }
 
     /// Compresses the concatenation of `segments` into one .xz stream, without joining them
