@@ -103,6 +103,9 @@ final class PartStream {
     let index: Int
     private let queue: DispatchQueue
     private unowned let owner: PartCompressor
+    // Held strongly: after an error the compressor can be gone while bytes appended to a part
+    // that was never closed are still queued here.
+    private let slots: CoreSlots
     // Touched only on `queue`.
     private var encoder: XZ.StreamEncoder?
     private var failure: Error?
@@ -119,6 +122,7 @@ final class PartStream {
     fileprivate init(index: Int, head: [UInt8], settings: XZ.Settings, owner: PartCompressor) {
         self.index = index
         self.owner = owner
+        slots = owner.slots
         queue = DispatchQueue(label: "deltagen.part.\(index)")
         queue.async { [self] in
             do {
@@ -133,17 +137,17 @@ final class PartStream {
     /// Bytes compressed in one go, between which a more urgent part may take the core.
     private static let sliceSize = 1 << 20
 
-    /// Compresses `bytes` slice by slice, each in a slot of the owner's `CoreSlots`. On `queue`.
+    /// Compresses `bytes` slice by slice, each in a slot of `slots`. On `queue`.
     private func compress(_ bytes: [UInt8]) throws {
         guard let encoder else { return }
         var start = 0
         while start < bytes.count {
             let end = min(bytes.count, start + PartStream.sliceSize)
-            try owner.slots.runCompression(part: index) {
+            try slots.runCompression(part: index) {
                 let began = DispatchTime.now().uptimeNanoseconds
                 try encoder.append(start == 0 && end == bytes.count ? bytes : Array(bytes[start..<end]))
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
-                owner.slots.compressed(part: index, bytes: end - start, seconds: seconds)
+                slots.compressed(part: index, bytes: end - start, seconds: seconds)
             }
             start = end
         }
