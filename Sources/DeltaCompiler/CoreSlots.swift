@@ -25,10 +25,14 @@ final class CoreSlots: @unchecked Sendable {
     private var free: Int
     private var waiting: [(ticket: Int, part: Int)] = []
     private var nextTicket = 0
+    private var granted: Set<Int> = []
     private var parts: [Int: PartWork] = [:]
+    private let count: Int
+    private var stepsDone = 0
 
     init(count: Int) {
-        free = max(1, count)
+        self.count = max(1, count)
+        free = self.count
     }
 
     /// Runs `body` once a slot is free and no waiting step has a more urgent part.
@@ -47,12 +51,20 @@ final class CoreSlots: @unchecked Sendable {
             let open = parts.keys.sorted()
             return pickMostUrgent(open).map { open[$0] } == part
         }
-        if bypass { return try body() }
+        if bypass {
+            defer { state.withLock { stepsDone += 1 } }
+            return try body()
+        }
         return try run(part: part, body)
     }
 
     /// Steps waiting for a slot.
     var waitingSteps: Int { state.withLock { waiting.count } }
+
+    /// Steps finished so far, and what the slots hold now: the stall watchdog's view.
+    var activity: (count: Int, detail: String) {
+        state.withLock { (stepsDone, "\(count - free) of \(count) cores busy, \(waiting.count) steps waiting") }
+    }
 
     /// Records that part `part` will compress about `bytes` bytes in all.
     func expect(part: Int, bytes: Int) {
@@ -109,25 +121,38 @@ final class CoreSlots: @unchecked Sendable {
         return best?.position
     }
 
+    /// Takes a slot, or queues for one. Slots are handed over, never raced for: `release`
+    /// picks the most urgent waiter and grants it the slot it frees, so a waiter sleeps on
+    /// its own grant alone. Nothing it waits on depends on urgency, which `expect`,
+    /// `compressed` and `finished` change at any moment; an earlier version had waiters
+    /// re-read urgency themselves and lost a wakeup when it changed between their checks
+    /// (every slot free, every step asleep).
     private func acquire(part: Int) {
+        TestHooks.jitter()
         state.lock()
         defer { state.unlock() }
+        // Waiters exist only while no slot is free: release hands a freed slot to one.
+        if free > 0 {
+            free -= 1
+            return
+        }
         let ticket = nextTicket
         nextTicket += 1
         waiting.append((ticket, part))
-        while free == 0 || waiting[pickMostUrgent(waiting.map(\.part))!].ticket != ticket {
-            state.wait()
-        }
-        waiting.removeAll { $0.ticket == ticket }
-        free -= 1
-        // Another slot may still be free for the next most urgent step.
-        if free > 0 && !waiting.isEmpty { state.broadcast() }
+        while !granted.contains(ticket) { state.wait() }
+        granted.remove(ticket)
     }
 
     private func release() {
+        defer { TestHooks.jitter() }
         state.lock()
-        free += 1
+        defer { state.unlock() }
+        stepsDone += 1
+        guard let position = pickMostUrgent(waiting.map(\.part)) else {
+            free += 1
+            return
+        }
+        granted.insert(waiting.remove(at: position).ticket)
         state.broadcast()
-        state.unlock()
     }
 }

@@ -60,7 +60,16 @@ public struct DeltaGenerator {
             throw GenerateError.alreadyExists(name)
         }
 
-        let report = options.progress ?? { _ in }
+        let slots = CoreSlots(count: options.jobs)
+        let watchdog = StallWatchdog(limit: options.stallTimeout, activity: { slots.activity },
+                                     onStall: options.onStall)
+        defer { watchdog.stop() }
+        let userReport = options.progress ?? { _ in }
+        let report: ProgressHandler = { event in
+            if case .phase(let stage) = event { watchdog.progressed(stage: stage) } else { watchdog.progressed() }
+            userReport(event)
+            if case .phase(let stage) = event { TestHooks.enter(stage: stage) }
+        }
         report(.phase("scanning"))
         let target = try CommitWalker.walk(repo, commit: name.to)
         let fromTree = try name.from.map { try CommitWalker.walk(repo, commit: $0, keepAllPaths: true) }
@@ -85,7 +94,6 @@ public struct DeltaGenerator {
         // parts still compressing; the final check then reuses the replay for the same bytes.
         let replayed = ReplayedParts()
         let verifier = DeltaVerifier(repo: repo)
-        let slots = CoreSlots(count: options.jobs)
         let compressor = PartCompressor(
             jobs: options.jobs, slots: slots, totalParts: layout.parts.count, settings: options.xzSettings,
             inline: options.inline, directory: staging.path, progress: report,

@@ -1,4 +1,5 @@
 import DeltaFormat
+import Foundation
 import Glibc
 
 /// Settings for one delta. Defaults are ostree's (format §9.1), sizes in bytes.
@@ -30,6 +31,16 @@ public struct DeltaOptions: Sendable {
     public var verify = true
     /// Called as the generation moves through its phases; nil for silence.
     public var progress: ProgressHandler?
+    /// Seconds without any progress after which the generation is declared stuck; nil: never.
+    public var stallTimeout: Double? = DeltaOptions.defaultStallTimeout
+    public static let defaultStallTimeout: Double = 600
+    /// Called once, with one sentence, when the generation is stuck. It must not return
+    /// control to the stuck generation: the default prints `error: …` and exits with status 1.
+    /// A part of the delta may remain in the repository's tmp/, which the next run removes.
+    public var onStall: @Sendable (String) -> Void = { message in
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        exit(1)
+    }
 
     public init() {}
 }

@@ -103,6 +103,12 @@ struct GenerateDelta: ParsableCommand {
     @Option(help: ArgumentHelp("Encode objects on N threads and compress up to N parts at once (default: the number of cores).", valueName: "N"))
     var jobs: Int?
 
+    @Option(help: ArgumentHelp(
+        "Give up after this many seconds without progress (default 600; 0: never).",
+        discussion: "Progress is any object encoded or slice of a part compressed. The longest single step, one bsdiff of at most --max-bsdiff-size, takes a minute or two, so only a run that is truly stuck reaches the limit. It then prints one line naming the stage, publishes nothing, and exits 1.",
+        valueName: "SECONDS"))
+    var stallTimeout: Double = DeltaOptions.defaultStallTimeout
+
     @Flag(help: "Print the summary as one JSON object.")
     var json = false
 
@@ -114,6 +120,7 @@ struct GenerateDelta: ParsableCommand {
         if from == nil { throw ValidationError("TO revision must be specified") }
         if maxChunkSize == 0 { throw ValidationError("--max-chunk-size must be at least 1") }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if !(0...86_400).contains(stallTimeout) { throw ValidationError("--stall-timeout must be between 0 and 86400 (seconds)") }
         if !(1...64).contains(xzDictSize) { throw ValidationError("--xz-dict-size must be between 1 and 64 (MiB)") }
         if let filename, filename.isEmpty || filename.hasSuffix("/") {
             throw ValidationError("--filename must name a file, not a directory")
@@ -141,6 +148,7 @@ struct GenerateDelta: ParsableCommand {
             options.maxBsdiffSize = maxBsdiffSize * 1_000_000
             options.fallbackPolicy = fallbackPolicy
             options.verify = verify
+            options.stallTimeout = stallTimeout > 0 ? stallTimeout : nil
             let printer = quiet ? nil : ProgressPrinter()
             if let printer { options.progress = { printer.handle($0) } }
             defer { printer?.finish() }

@@ -81,4 +81,47 @@ final class CoreSlotsTests: XCTestCase {
         slots.finished(part: 0)
         XCTAssertEqual(slots.mostUrgent(of: [1, 0]), 1)
     }
+
+    /// Urgency changes while steps wait must never leave a slot free with every step asleep.
+    /// Steps of four parts queue for two slots while another thread keeps re-ranking the
+    /// parts, as compressors do when they report progress. The version that let waiters
+    /// re-read urgency themselves hung here within a few hundred rounds.
+    func testUrgencyChangesWhileStepsWaitNeverStrandAFreeSlot() {
+        let slots = CoreSlots(count: 2)
+        for part in 0..<4 { slots.expect(part: part, bytes: 1_000 * (part + 1)) }
+        let stepsPerThread = 3_000, threads = 6
+        let done = DispatchGroup()
+        let stop = ManagedAtomicFlag()
+        for t in 0..<threads {
+            done.enter()
+            Thread {
+                for i in 0..<stepsPerThread { slots.run(part: (t + i) % 4) {} }
+                done.leave()
+            }.start()
+        }
+        let reranker = Thread {
+            var round = 0
+            while !stop.isSet {
+                round += 1
+                let part = round % 4
+                switch round % 3 {
+                case 0: slots.compressed(part: part, bytes: 7, seconds: Double(round % 11) * 1e-4)
+                case 1: slots.finished(part: part)
+                default: slots.expect(part: part, bytes: (round * 7_919) % 50_000)
+                }
+            }
+        }
+        reranker.start()
+        let finished = done.wait(timeout: .now() + 60)
+        stop.set()
+        XCTAssertEqual(finished, .success, "steps still waiting after 60 s: \(slots.waitingSteps) queued")
+    }
+}
+
+/// A flag one thread sets and another polls.
+private final class ManagedAtomicFlag: @unchecked Sendable {  // protected by `lock`
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
 }
