@@ -23,8 +23,13 @@ public struct DeltaLocation: Sendable {
     public func inspect() throws -> DeltaInspection {
         guard FileOps.exists(superblockPath) else { throw SystemError("opening superblock", superblockPath, code: 2) }
         let bytes = try FileOps.readFile(superblockPath, limit: DeltaLocation.maxSuperblockSize)
-        return try DeltaReader.inspect(superblockFile: bytes) { index, maxBytes in
-            try FileOps.readFile("\(directory)/\(index)", limit: maxBytes)
+        return try DeltaReader.inspect(superblockFile: bytes) { index, header, inlineFile in
+            if let inlineFile { return try PartReading.payload(ofFile: inlineFile, header: header) }
+            do {
+                return try PartReading.payload(ofPartAt: "\(directory)/\(index)", header: header).get()
+            } catch let mismatch as PartFileMismatch {
+                throw DeltaFormatError.malformed("part \(index) \(mismatch.description)")
+            }
         }
     }
 }

@@ -62,17 +62,27 @@ public struct DeltaVerifier {
         // own repository handle; their checks are reported in part order.
         let outcomes = OrderedResults<(file: VerifyCheck, replay: ReplayedPart?)>(count: sb.parts.count)
         DispatchQueue.concurrentPerform(iterations: sb.parts.count) { i in
+            let header = sb.parts[i]
+            let decoded: Result<PayloadBuffer, Error>
             do {
-                let file = try readPart(i, sb: sb, location: location)
-                let check = VerifyCheck(name: "part \(i)", passed: true, detail: "\(file.count) bytes, checksum ok")
-                if let earlier = replayed[i], earlier.fileChecksum == sb.parts[i].checksum {
-                    outcomes.put(i, .success((check, earlier)))
+                if let earlier = replayed[i], earlier.fileChecksum == header.checksum {
+                    // Replayed from these very bytes during generation: check the file only.
+                    try checkPartFile(i, sb: sb, location: location)
+                    outcomes.put(i, .success((VerifyCheck(name: "part \(i)", passed: true, detail: "\(header.size) bytes, checksum ok"), earlier)))
+                    return
+                }
+                if i < sb.inlineParts.count {
+                    try checkPartFile(i, sb: sb, location: location)
+                    decoded = Result { try PartReading.payload(ofFile: sb.inlineParts[i], header: header) }
                 } else {
-                    outcomes.put(i, .success((check, replayPart(i, file: file, header: sb.parts[i], fromObjects: fromObjects))))
+                    decoded = try PartReading.payload(ofPartAt: "\(location.directory)/\(i)", header: header)
                 }
             } catch {
                 outcomes.put(i, .success((VerifyCheck(name: "part \(i)", passed: false, detail: "\(error)"), nil)))
+                return
             }
+            let check = VerifyCheck(name: "part \(i)", passed: true, detail: "\(header.size) bytes, checksum ok")
+            outcomes.put(i, .success((check, replay(i, decoded, header: header, fromObjects: fromObjects))))
         }
         var created: [ObjectName: [UInt8]?] = [:]
         for i in sb.parts.indices {
@@ -120,23 +130,25 @@ public struct DeltaVerifier {
         return checks
     }
 
-    /// Part `i`'s file (or inline bytes), checked against the superblock's size and checksum.
-    private func readPart(_ i: Int, sb: Superblock, location: DeltaLocation) throws -> [UInt8] {
+    /// Checks part `i`'s file (or inline bytes) against the superblock's size and checksum,
+    /// reading it in pieces.
+    private func checkPartFile(_ i: Int, sb: Superblock, location: DeltaLocation) throws {
         let header = sb.parts[i]
-        let file: [UInt8]
+        let actual: Checksum
         if i < sb.inlineParts.count {
-            file = sb.inlineParts[i]
+            actual = SHA256Hasher.digest(sb.inlineParts[i])
         } else {
-            file = try FileOps.readFile("\(location.directory)/\(i)", limit: Int(clamping: header.size) + 1)
-            guard file.count == header.size else {
-                throw VerifyFailure("file is \(file.count) bytes, superblock says \(header.size)")
+            let path = "\(location.directory)/\(i)"
+            let hasher = SHA256Hasher()
+            let size = try FileOps.forEachChunk(of: path, limit: header.size) { hasher.update($0) }
+            guard size == header.size else {
+                throw VerifyFailure("file is \(size) bytes, superblock says \(header.size)")
             }
+            actual = hasher.finish()
         }
-        let actual = SHA256Hasher.digest(file)
         guard actual == header.checksum else {
             throw VerifyFailure("checksum mismatch: expected \(header.checksum.hex), actual \(actual.hex)")
         }
-        return file
     }
 
     /// Decodes part `i` from its file bytes and replays its ops against FROM's objects: each
@@ -144,19 +156,21 @@ public struct DeltaVerifier {
     /// already be known to hash to `header.checksum` (both callers have just checked or
     /// computed it), so it is not hashed again.
     public func replayPart(_ i: Int, file: [UInt8], header: PartHeader, fromObjects: Set<ObjectName>) -> ReplayedPart {
+        replay(i, Result { try PartReading.payload(ofFile: file, header: header) }, header: header, fromObjects: fromObjects)
+    }
+
+    private func replay(_ i: Int, _ decoded: Result<PayloadBuffer, Error>, header: PartHeader,
+                        fromObjects: Set<ObjectName>) -> ReplayedPart {
         var result = ReplayedPart(fileChecksum: header.checksum)
         let name = "part \(i) ops"
         do {
             let handle = try Repository(path: repo.path)
-            // The decoded bytes go out of scope once parsed: a payload is held once, not twice.
-            let (payload, payloadSize) = try { () throws -> (PartPayload, Int) in
-                let bytes = try PartFile.decode(file, maxPayload: DeltaReader.payloadLimit(for: header))
-                return (try PartPayload(decoding: bytes), bytes.count)
-            }()
+            let payload = try decoded.get()
+            let payloadSize = payload.count
             var objectBytes = 0, symlinkBytes = 0
-            try PartReplay.run(payload, objects: header.objects, sources: { checksum in
+            try PartReplay.run(try PartPayloadIndex(payload), objects: header.objects, sources: { checksum in
                 guard fromObjects.contains(ObjectName(checksum, .file)) else { return nil }
-                return try handle.loadContent(checksum).readAll()
+                return try PartReading.content(of: checksum, in: handle)
             }, written: { w in
                 result.created[w.object] = w.metadata
                 objectBytes += w.size
@@ -175,7 +189,6 @@ public struct DeltaVerifier {
         return result
     }
 }
-
 /// A part decoded and replayed, for the file whose bytes hash to `fileChecksum`.
 public struct ReplayedPart: Sendable {
     public var fileChecksum: Checksum

@@ -88,12 +88,19 @@ public enum ContentObjectHeader {
 
     /// The content checksum ostree gives a file: SHA-256 over the framed header and the bytes.
     public static func checksum(mode: FileMode, symlinkTarget: String?, xattrs: [UInt8], content: [UInt8]) -> Checksum {
+        let hasher = self.hasher(mode: mode, symlinkTarget: symlinkTarget, xattrs: xattrs)
+        if symlinkTarget == nil { hasher.update(content) }
+        return hasher.finish()
+    }
+
+    /// A hasher that has taken the framed header: a regular file's content bytes follow,
+    /// in any number of updates; a symlink's checksum is the header's alone.
+    public static func hasher(mode: FileMode, symlinkTarget: String?, xattrs: [UInt8]) -> SHA256Hasher {
         let header = serialize(mode: mode, symlinkTarget: symlinkTarget, xattrs: xattrs)
         let hasher = SHA256Hasher()
         let length = UInt32(header.count).bigEndian
         hasher.update(withUnsafeBytes(of: length) { Array($0) } + [0, 0, 0, 0])
         hasher.update(header)
-        if symlinkTarget == nil { hasher.update(content) }
-        return hasher.finish()
+        return hasher
     }
 }

@@ -33,53 +33,54 @@ public struct DeltaInspection: Sendable {
 
 /// Reads and checks a delta from untrusted bytes.
 public enum DeltaReader {
-    /// The largest payload accepted for a part: v2026.3's client bound, capped at 1 GiB.
-    public static func payloadLimit(for header: PartHeader) -> Int {
-        let usize = min(header.uncompressedSize, 1 << 30)
-        let perObject = UInt64(min(header.objects.count, 1 << 14)) * (256 + 65536)
-        return Int(min(usize + 4096 + perObject + usize / 32, 1 << 30))
+    /// The largest payload accepted for a part. deltagen declares the exact payload size;
+    /// ostree's generator declares the objects' total, which its payload exceeds by the
+    /// tables, the ops and, for patches, by more. Current clients set no bound at all
+    /// (docs/reliability.md), so this margin exists only to stop a stream that never ends;
+    /// readers keep big payloads in a file, so it does not bound memory.
+    public static func payloadLimit(for header: PartHeader) -> UInt64 {
+        let usize = header.uncompressedSize
+        let perObject = UInt64(header.objects.count).multipliedReportingOverflow(by: 256 + 65536)
+        let total = [usize / 32, 4096, perObject.overflow ? .max : perObject.partialValue]
+            .reduce(usize) { sum, term in sum.addingReportingOverflow(term).overflow ? .max : sum + term }
+        return total
     }
 
-    /// Parses `superblockFile` and every part. `loadPart(i, maxBytes)` returns part file `i`
-    /// for non-inline deltas and must refuse files larger than `maxBytes`.
+    /// Parses `superblockFile` and every part. `payload(i, header, inlineFile)` returns
+    /// part `i`'s decoded payload: from `inlineFile` for an inline part (already checked
+    /// against the header's checksum), otherwise from the part file, which it must check
+    /// against the header's size and checksum itself.
     public static func inspect(superblockFile: [UInt8],
-                               loadPart: (Int, Int) throws -> [UInt8]) throws -> DeltaInspection {
+                               payload: (Int, PartHeader, [UInt8]?) throws -> RandomAccessBytes) throws -> DeltaInspection {
         let decoded = try Superblock.decode(file: superblockFile)
         let sb = decoded.superblock
         var parts: [PartSummary] = []
         for (i, header) in sb.parts.enumerated() {
             guard header.version == 0 else { throw DeltaFormatError.malformed("part \(i) has too new version \(header.version)") }
-            let file: [UInt8]
+            var inlineFile: [UInt8]?
             if i < sb.inlineParts.count {
-                file = sb.inlineParts[i]
-            } else {
-                file = try loadPart(i, Int(min(header.size, UInt64(Int.max))))
-                let actual = SHA256Hasher.digest(file)
+                inlineFile = sb.inlineParts[i]
+                let actual = SHA256Hasher.digest(sb.inlineParts[i])
                 guard actual == header.checksum else {
                     throw DeltaFormatError.malformed("part \(i) checksum mismatch: expected \(header.checksum.hex), actual \(actual.hex)")
                 }
             }
-            let payloadBytes = try PartFile.decode(file, maxPayload: payloadLimit(for: header))
-            let payload = try PartPayload(decoding: payloadBytes)
+            let bytes = try payload(i, header, inlineFile)
+            let index = try PartPayloadIndex(bytes)
             parts.append(PartSummary(index: i, objects: header.objects.count, size: header.size,
-                                     uncompressedSize: header.uncompressedSize, modes: payload.modes.count,
-                                     xattrSets: payload.xattrSets.count, blobSize: payload.blob.count,
-                                     opSize: payload.ops.count, payloadSize: payloadBytes.count,
-                                     opCounts: try countOps(payload, objects: header.objects)))
+                                     uncompressedSize: header.uncompressedSize, modes: index.modes.count,
+                                     xattrSets: index.xattrSets.count, blobSize: index.blob.count,
+                                     opSize: index.ops.count, payloadSize: bytes.count,
+                                     opCounts: try countOps(index, objects: header.objects)))
         }
         return DeltaInspection(decoded: decoded, parts: parts)
     }
 
     /// Dry-runs a part's ops: counts them and checks table indexes and blob ranges.
-    static func countOps(_ payload: PartPayload, objects: [ObjectName]) throws -> [String: Int] {
+    static func countOps(_ payload: PartPayloadIndex, objects: [ObjectName]) throws -> [String: Int] {
         var counts = Dictionary(uniqueKeysWithValues: Opcode.showOrder.map { ($0.showName, 0) })
         var decoder = InstructionDecoder(ops: payload.ops, objects: objects)
-        let blob = UInt64(payload.blob.count)
-        func checkRange(_ offset: UInt64, _ size: UInt64) throws {
-            guard offset <= blob, size <= blob - offset else {
-                throw DeltaFormatError.malformed("invalid offset/length \(offset)/\(size)")
-            }
-        }
+        func checkRange(_ offset: UInt64, _ size: UInt64) throws { _ = try payload.blobRange(offset: offset, size: size) }
         while let instruction = try decoder.next() {
             counts[instruction.opcode.showName, default: 0] += 1
             switch instruction {

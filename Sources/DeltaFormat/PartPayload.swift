@@ -73,14 +73,27 @@ public struct PartPayload: Sendable {
         .array(element: PartPayload.xattrSetType, xattrSets.map { .serialized(PartPayload.xattrSetType, $0) })
     }
 
+    static let modeTableType = GVariantType(typeString: "a(uuu)")!
+    static let xattrTableType = GVariantType(typeString: "aa(ayay)")!
+
     public init(decoding bytes: [UInt8]) throws {
         let m = try GVariantView(bytes, type: PartPayload.type).members()
-        modes = try m[0].elements().map { entry in
+        modes = try PartPayload.decodeModes(m[0])
+        xattrSets = try PartPayload.decodeXattrSets(m[1])
+        blob = Array(try m[2].bytes())
+        ops = Array(try m[3].bytes())
+    }
+
+    static func decodeModes(_ table: GVariantView) throws -> [FileMode] {
+        try table.elements().map { entry in
             let f = try entry.members()
             return FileMode(uid: try f[0].uint32().byteSwapped, gid: try f[1].uint32().byteSwapped,
                             mode: try f[2].uint32().byteSwapped)
         }
-        xattrSets = try m[1].elements().map { set in
+    }
+
+    static func decodeXattrSets(_ table: GVariantView) throws -> [[UInt8]] {
+        try table.elements().map { set in
             for x in try set.elements() {
                 let nv = try x.members()
                 let name = try nv[0].bytes()
@@ -89,8 +102,6 @@ public struct PartPayload: Sendable {
             }
             return Array(set.rawBytes)
         }
-        blob = Array(try m[2].bytes())
-        ops = Array(try m[3].bytes())
     }
 }
 
@@ -127,6 +138,57 @@ public enum PartFile {
             return Array(file[1...])
         case nil:
             throw DeltaFormatError.malformed("invalid compression type \(first)")
+        }
+    }
+}
+
+extension PartFile {
+    /// Decodes a part file fed in pieces (its compression byte first), handing the payload
+    /// on as it comes and refusing more than `maxPayload` bytes of it.
+    public final class Decoder {
+        private let maxPayload: UInt64
+        private var produced: UInt64 = 0
+        private var xz: XZ.StreamDecoder?
+        private var compression: PartCompression?
+
+        public init(maxPayload: UInt64) {
+            self.maxPayload = maxPayload
+        }
+
+        /// Payload bytes produced so far.
+        public var payloadSize: UInt64 { produced }
+
+        public func feed(_ bytes: [UInt8], sink: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+            var rest = bytes[...]
+            if compression == nil, let first = rest.first {
+                guard let c = PartCompression(rawValue: first) else {
+                    throw DeltaFormatError.malformed("invalid compression type \(first)")
+                }
+                compression = c
+                if c == .xz { xz = try XZ.StreamDecoder() }
+                rest = rest.dropFirst()
+            }
+            guard !rest.isEmpty else { return }
+            if let xz {
+                try xz.feed(Array(rest)) { try emit($0, sink) }
+            } else {
+                try Array(rest).withUnsafeBufferPointer { try emit($0, sink) }
+            }
+        }
+
+        public func finish(sink: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+            guard compression != nil else { throw DeltaFormatError.malformed("empty part file") }
+            try xz?.finish { try emit($0, sink) }
+        }
+
+        private func emit(_ piece: UnsafeBufferPointer<UInt8>, _ sink: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+            guard UInt64(piece.count) <= maxPayload - produced else {
+                throw DeltaFormatError.compression(compression == .xz
+                    ? "xz stream expands past its declared size of \(maxPayload) bytes"
+                    : "uncompressed part exceeds its declared size")
+            }
+            produced += UInt64(piece.count)
+            try sink(piece)
         }
     }
 }

@@ -102,9 +102,24 @@ public enum XZ {
 
     private static func run(_ stream: inout lzma_stream, input: [UInt8], action: lzma_action,
                             into output: inout [UInt8], limit: Int) throws {
+        var total = output.count
+        try run(&stream, input: input, action: action) { piece in
+            guard piece.count <= limit - total else {
+                throw DeltaFormatError.compression("xz stream expands past its declared size of \(limit) bytes")
+            }
+            total += piece.count
+            output.append(contentsOf: piece)
+        }
+    }
+
+    /// Runs `stream` over `input`, handing each piece of output to `sink` as it comes.
+    /// Returns true once the stream has ended.
+    @discardableResult
+    fileprivate static func run(_ stream: inout lzma_stream, input: [UInt8], action: lzma_action,
+                                sink: (UnsafeBufferPointer<UInt8>) throws -> Void) throws -> Bool {
         let chunk = 1 << 16
         var buffer = [UInt8](repeating: 0, count: chunk)
-        try input.withUnsafeBufferPointer { inBuf in
+        return try input.withUnsafeBufferPointer { inBuf in
             stream.next_in = inBuf.baseAddress
             stream.avail_in = inBuf.count
             while true {
@@ -115,19 +130,16 @@ public enum XZ {
                 }
                 let produced = chunk - stream.avail_out
                 if produced > 0 {
-                    guard output.count + produced <= limit else {
-                        throw DeltaFormatError.compression("xz stream expands past its declared size of \(limit) bytes")
-                    }
-                    output.append(contentsOf: buffer[0..<produced])
+                    try buffer.withUnsafeBufferPointer { try sink(UnsafeBufferPointer(rebasing: $0[0..<produced])) }
                 }
                 switch result {
                 case LZMA_OK:
                     // With LZMA_RUN the segment is done once all of it is consumed and no output is pending.
-                    if action == LZMA_RUN && stream.avail_in == 0 && stream.avail_out > 0 { return }
+                    if action == LZMA_RUN && stream.avail_in == 0 && stream.avail_out > 0 { return false }
                     continue
                 case LZMA_STREAM_END:
                     guard stream.avail_in == 0 else { throw DeltaFormatError.compression("trailing bytes after the xz stream") }
-                    return
+                    return true
                 case LZMA_BUF_ERROR: throw DeltaFormatError.compression("xz stream is truncated")
                 case LZMA_MEMLIMIT_ERROR: throw DeltaFormatError.compression("xz stream needs more than \(XZ.clientMemoryLimit / 1048576) MiB to decode")
                 case LZMA_FORMAT_ERROR: throw DeltaFormatError.compression("not an xz stream")
@@ -136,6 +148,37 @@ public enum XZ {
                 default: throw DeltaFormatError.compression("xz error \(result.rawValue)")
                 }
             }
+        }
+    }
+
+    /// One .xz stream decoded piece by piece, its output handed on as it comes, so a payload
+    /// of any size passes through a 64 KiB buffer. Decoder memory is capped as in `decompress`.
+    public final class StreamDecoder {
+        private var stream = lzma_stream()
+        private var ended = false
+
+        public init(memoryLimit: UInt64 = clientMemoryLimit) throws {
+            let status = lzma_stream_decoder(&stream, memoryLimit, 0)
+            guard status == LZMA_OK else {
+                lzma_end(&stream)
+                throw DeltaFormatError.compression("xz decoder init failed (\(status.rawValue))")
+            }
+        }
+
+        deinit { lzma_end(&stream) }
+
+        /// Decodes `input`, the next bytes of the stream.
+        public func feed(_ input: [UInt8], sink: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+            guard !input.isEmpty else { return }
+            guard !ended else { throw DeltaFormatError.compression("trailing bytes after the xz stream") }
+            ended = try XZ.run(&stream, input: input, action: LZMA_RUN, sink: sink)
+        }
+
+        /// Ends the input; throws if the stream is incomplete.
+        public func finish(sink: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+            if ended { return }
+            ended = try XZ.run(&stream, input: [], action: LZMA_FINISH, sink: sink)
+            guard ended else { throw DeltaFormatError.compression("xz stream is truncated") }
         }
     }
 }
