@@ -73,12 +73,46 @@ enum FileOps {
         }
     }
 
+    /// Hands file `path` to `body` in pieces of 1 MiB and returns its size; stops with an
+    /// error past `limit` bytes, so a file that grows or lies about its size is never read whole.
+    @discardableResult
+    static func forEachChunk(of path: String, limit: UInt64, _ body: ([UInt8]) throws -> Void) throws -> UInt64 {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemError("open", path) }
+        defer { close(fd) }
+        var size: UInt64 = 0
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw SystemError("read", path) }
+            if n == 0 { return size }
+            size += UInt64(n)
+            guard size <= limit else { throw SystemError("read", path, code: EFBIG) }
+            try body(Array(chunk[0..<n]))
+        }
+    }
+
     static func syncDirectory(_ path: String) {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd >= 0 {
             _ = fsync(fd)
             close(fd)
         }
+    }
+
+    /// The names in directory `path`, without "." and ".."; empty if it cannot be read.
+    static func entries(of path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
     }
 
     /// Removes a file or a directory tree; errors are ignored because this only cleans up.

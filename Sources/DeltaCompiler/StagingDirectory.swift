@@ -7,12 +7,22 @@ import OSTreeRepo
 ///
 /// For the repo's `deltas/` it lives in the repo's `tmp/` (same filesystem), and the whole
 /// directory is renamed, or atomically exchanged with an older copy of the same delta.
-/// For `--filename` it lives beside the file: parts move first, the superblock last.
+///
+/// For `--filename PATH` the parts go beside PATH, under the fixed names 0, 1, …, so no
+/// single rename can replace an older delta there. When PATH's directory holds nothing but
+/// a delta (PATH and numbered parts), the staging directory is made beside that directory
+/// and the two are exchanged in one rename: a kill leaves the old delta or the new one, and
+/// no stale part of the old one survives. In a directory shared with other files, the old
+/// superblock is removed first, then the parts and the new superblock are renamed in, and
+/// parts the new delta does not name are removed: a kill then leaves the old delta, no
+/// delta, or the new one, never a superblock with another delta's parts.
 /// Leftovers of killed runs are removed on the next run (see `StaleStaging`).
 final class StagingDirectory {
     let path: String
     private let repo: Repository
     private let filename: String?
+    /// For --filename: the directory that is exchanged whole, when it holds only a delta.
+    private let exchangedDirectory: String?
     private var published = false
     private var lockFD: Int32 = -1
     /// A test seam: runs between finding the target absent and renaming onto it, so a unit
@@ -22,29 +32,80 @@ final class StagingDirectory {
     init(repo: Repository, filename: String?) throws {
         self.repo = repo
         self.filename = filename
-        let parent: String
+        var parent: String
+        var exchanged: String?
         if let filename {
             let dir = filename.asPath.deletingLastComponent
-            parent = dir.isEmpty ? "." : dir
-            guard FileOps.isDirectory(parent) else { throw SystemError("opening directory", parent, code: ENOENT) }
-            // Checked before any work: renaming the superblock onto a directory would fail
-            // only after the parts had already been moved beside it.
-            if FileOps.isDirectory(filename) { throw SystemError("writing superblock to", filename, code: EISDIR) }
+            let directory = dir.isEmpty ? "." : dir
+            guard FileOps.isDirectory(directory) else { throw SystemError("opening directory", directory, code: ENOENT) }
+            try StagingDirectory.checkReplaceable(filename, directory: directory)
+            parent = directory
+            if let own = StagingDirectory.ownDirectory(directory, superblockName: filename.asPath.lastComponent) {
+                exchanged = own.directory
+                parent = own.parent
+            }
         } else {
             parent = "\(repo.path)/tmp"
         }
-        StaleStaging.clean(in: parent)
-        var template = Array(StaleStaging.template(in: parent).utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw SystemError("creating a staging directory in", parent)
+        var made: String?
+        for candidate in [parent] + (exchanged != nil ? [filename!.asPath.deletingLastComponent] : []) {
+            let where_ = candidate.isEmpty ? "." : candidate
+            StaleStaging.clean(in: where_)
+            var template = Array(StaleStaging.template(in: where_).utf8CString)
+            if let p = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) {
+                made = String(cString: p)
+                break
+            }
+            // Beside the directory may not be writable: build inside it instead, file by file.
+            exchanged = nil
         }
-        path = String(cString: made)
+        guard let made else { throw SystemError("creating a staging directory in", parent) }
+        path = made
+        exchangedDirectory = exchanged
         do {
             lockFD = try StaleStaging.lock(path)
         } catch {
             rmdir(path)
             throw error
         }
+    }
+
+    /// An existing PATH must be a regular file, and so must each numbered part beside it
+    /// that a new delta could replace: a device node, a FIFO or a directory there is refused
+    /// before any work, never replaced.
+    private static func checkReplaceable(_ filename: String, directory: String) throws {
+        var st = stat()
+        if lstat(filename, &st) == 0 {
+            let type = st.st_mode & S_IFMT
+            if type == S_IFDIR { throw SystemError("writing superblock to", filename, code: EISDIR) }
+            guard type == S_IFREG else {
+                throw DeltaPathError("\(filename) exists and is not a regular file; refusing to replace it")
+            }
+        }
+        for name in FileOps.entries(of: directory) where isPartName(name) {
+            let part = "\(directory)/\(name)"
+            guard lstat(part, &st) == 0 else { continue }
+            guard st.st_mode & S_IFMT == S_IFREG else {
+                throw DeltaPathError("\(part) exists and is not a regular file; refusing to write delta parts beside it")
+            }
+        }
+    }
+
+    static func isPartName(_ name: String) -> Bool {
+        !name.isEmpty && name.count < 10 && name.allSatisfy(\.isASCII) && name.allSatisfy(\.isNumber)
+    }
+
+    /// `directory` and where to stage beside it, when it holds nothing but a delta whose
+    /// superblock is `superblockName`; nil when it holds anything else, or is a root.
+    private static func ownDirectory(_ directory: String, superblockName: String) -> (directory: String, parent: String)? {
+        guard let real = realpath(directory, nil) else { return nil }
+        let absolute = String(cString: real)
+        free(real)
+        let parent = absolute.asPath.deletingLastComponent
+        guard absolute != "/", !parent.isEmpty else { return nil }
+        let entries = FileOps.entries(of: absolute)
+        guard entries.allSatisfy({ $0 == superblockName || isPartName($0) }) else { return nil }
+        return (absolute, parent)
     }
 
     func writeSuperblock(_ bytes: [UInt8]) throws {
@@ -54,14 +115,10 @@ final class StagingDirectory {
     /// Moves the finished delta into place and returns the superblock's final path.
     func publish(name: DeltaName, partCount: Int) throws -> String {
         if let filename {
-            let dir = filename.asPath.deletingLastComponent
-            for i in 0..<partCount {
-                let dest = (dir.isEmpty ? "" : dir + "/") + "\(i)"
-                guard rename("\(path)/\(i)", dest) == 0 else { throw SystemError("renaming part to", dest) }
+            if let directory = exchangedDirectory, try exchangeDirectory(directory, superblock: filename) {
+                return filename
             }
-            guard rename("\(path)/superblock", filename) == 0 else { throw SystemError("renaming superblock to", filename) }
-            published = true
-            FileOps.syncDirectory(dir.isEmpty ? "." : dir)
+            try publishBeside(filename, partCount: partCount)
             return filename
         }
         let target = "\(repo.path)/\(name.relativePath)"
@@ -74,6 +131,47 @@ final class StagingDirectory {
         return "\(target)/superblock"
     }
 
+    /// Swaps the staging directory with `directory` in one rename; false if the filesystem
+    /// cannot (a mount point, say), for the file-by-file way instead.
+    private func exchangeDirectory(_ directory: String, superblock: String) throws -> Bool {
+        let name = superblock.asPath.lastComponent
+        if name != "superblock" {
+            guard rename("\(path)/superblock", "\(path)/\(name)") == 0 else { throw SystemError("renaming superblock in", path) }
+        }
+        var st = stat()
+        if stat(directory, &st) == 0 { _ = chmod(path, st.st_mode & 0o7777) }
+        FileOps.syncDirectory(path)
+        guard deltagen_rename_exchange(path, directory) == 0 else {
+            if name != "superblock" { _ = rename("\(path)/\(name)", "\(path)/superblock") }
+            return false
+        }
+        published = true  // the old delta is now at `path`, and `discard` removes it
+        FileOps.syncDirectory(directory.asPath.deletingLastComponent)
+        return true
+    }
+
+    /// Old superblock out, parts in, new superblock in, stale parts out: see the type's note.
+    private func publishBeside(_ filename: String, partCount: Int) throws {
+        let dir = filename.asPath.deletingLastComponent
+        let directory = dir.isEmpty ? "." : dir
+        if unlink(filename) != 0 && errno != ENOENT { throw SystemError("removing the old superblock", filename) }
+        FileOps.syncDirectory(directory)
+        for i in 0..<partCount {
+            let dest = "\(directory)/\(i)"
+            guard rename("\(path)/\(i)", dest) == 0 else { throw SystemError("renaming part to", dest) }
+        }
+        FileOps.syncDirectory(directory)
+        guard rename("\(path)/superblock", filename) == 0 else { throw SystemError("renaming superblock to", filename) }
+        published = true
+        FileOps.syncDirectory(directory)
+        for name in FileOps.entries(of: directory) where isStalePart(name, partCount: partCount) {
+            unlink("\(directory)/\(name)")
+        }
+    }
+
+    private func isStalePart(_ name: String, partCount: Int) -> Bool {
+        StagingDirectory.isPartName(name) && (Int(name) ?? 0) >= partCount
+    }
     /// Renames the staging directory to `target`, or swaps it with the delta already there;
     /// the old delta ends up at our staging path and is removed with it. Another run of the
     /// same pair can publish between our look and our rename, so a lost race retries the
@@ -103,4 +201,10 @@ final class StagingDirectory {
             lockFD = -1
         }
     }
+}
+
+/// A --filename path that deltagen will not write to.
+struct DeltaPathError: Error, CustomStringConvertible {
+    var description: String
+    init(_ message: String) { description = message }
 }
