@@ -1,5 +1,9 @@
 #ifndef DELTAGEN_CLINUXSHIM_H
 #define DELTAGEN_CLINUXSHIM_H
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE  /* sched_getaffinity and CPU_COUNT */
+#endif
+#include <sched.h>
 /* Linux calls that Swift's Glibc module does not export. Header-only: nothing to link. */
 #include <fcntl.h>
 #include <malloc.h>
@@ -24,5 +28,14 @@ static inline int deltagen_set_thread_nice(int nice) {
    pages after they are freed. Returns 0 on failure, as mallopt does. */
 static inline int deltagen_map_large_allocations(size_t threshold) {
     return mallopt(M_MMAP_THRESHOLD, (int)threshold);
+}
+
+/* CPUs in the calling thread's affinity mask (taskset, a container's cpuset), or -1. The
+   mask type and its count are macros Swift does not import. */
+static inline int deltagen_affinity_count(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
+    return CPU_COUNT(&set);
 }
 #endif

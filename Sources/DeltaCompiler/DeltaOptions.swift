@@ -17,8 +17,9 @@ public struct DeltaOptions: Sendable {
     public var ifNotExists = false
     /// Superblock timestamp; nil means the TO commit's own timestamp, so output is reproducible.
     public var timestamp: UInt64?
-    /// Threads that encode objects, and parts compressed at once (each with its own xz encoder).
-    public var jobs: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    /// Threads that encode objects, and parts compressed at once (each with its own xz encoder);
+    /// by default the CPUs this process may use (`CPUBudget`).
+    public var jobs: Int = CPUBudget.current
     public var xzSettings: XZ.Settings = .parts
     /// Encode modified files with bsdiff against their predecessor.
     public var bsdiffEnabled = true
