@@ -14,19 +14,14 @@ struct PlannedContent {
 /// How one content object travels in the delta.
 enum EncodedContent {
     case literal(Checksum, ContentHeader, [UInt8])
+    /// A big file, read from the repository in pieces as its part is compressed.
+    case streamedLiteral(Checksum, ContentHeader, BlobStream)
     case rollsum(Checksum, ContentHeader, source: Checksum, new: [UInt8], matches: [Rollsum.Match])
+    /// A big modified file, its new content on disk until its part takes the gaps.
+    case streamedRollsum(Checksum, ContentHeader, source: Checksum, new: RandomAccessBytes, matches: [Rollsum.Match])
     case bsdiff(Checksum, ContentHeader, source: Checksum, patch: [UInt8])
     case fallback(FallbackEntry)
 
-    /// Bytes this object adds to a part's blob, for the part-size cut.
-    var blobSize: Int {
-        switch self {
-        case .literal(_, _, let b): return b.count
-        case .rollsum(_, _, _, let new, let matches): return new.count - matches.reduce(0) { $0 + $1.length } + 32
-        case .bsdiff(_, _, _, let patch): return patch.count + 32
-        case .fallback: return 0
-        }
-    }
 }
 
 extension PartBuilder {
@@ -36,7 +31,11 @@ extension PartBuilder {
         switch encoded {
         case .literal(let c, let h, let bytes):
             addContent(c, mode: h.fileMode, xattrs: h.xattrs, bytes: bytes)
+        case .streamedLiteral(let c, let h, let stream):
+            addContent(c, mode: h.fileMode, xattrs: h.xattrs, stream: stream)
         case .rollsum(let c, let h, let source, let new, let matches):
+            addRollsum(c, mode: h.fileMode, xattrs: h.xattrs, source: source, new: new, matches: matches)
+        case .streamedRollsum(let c, let h, let source, let new, let matches):
             addRollsum(c, mode: h.fileMode, xattrs: h.xattrs, source: source, new: new, matches: matches)
         case .bsdiff(let c, let h, let source, let patch):
             addBsdiff(c, mode: h.fileMode, xattrs: h.xattrs, source: source, newSize: h.size, patch: patch)
@@ -49,18 +48,20 @@ extension PartBuilder {
 /// Reads and encodes content objects on up to `jobs` threads, each with its own repository
 /// handle. Results are collected by index, so output never depends on scheduling.
 final class ContentEncoder {
-    private let options: DeltaOptions
+    let options: DeltaOptions
+    let repoPath: String
     private var idleRepos: [Repository]
     private let lock = NSLock()
 
     init(repoPath: String, options: DeltaOptions) throws {
         self.options = options
+        self.repoPath = repoPath
         idleRepos = try (0..<max(1, options.jobs)).map { _ in try Repository(path: repoPath) }
     }
 
     /// Starts encoding `items` on the worker threads; results are collected with `take`.
     func start(_ items: [PlannedContent], slots: CoreSlots) -> EncodingSession {
-        EncodingSession(items: items, jobs: options.jobs, slots: slots) { [self] item in
+        EncodingSession(items: items, jobs: options.jobs, slots: slots, streamAbove: options.streamAbove) { [self] item in
             let repo = lock.withLock { idleRepos.removeLast() }
             defer { lock.withLock { idleRepos.append(repo) } }
             return try encode(item, repo: repo)
@@ -68,6 +69,13 @@ final class ContentEncoder {
     }
 
     private func encode(_ item: PlannedContent, repo: Repository) throws -> EncodedContent {
+        if !item.header.isSymlink && item.header.size > options.streamAbove {
+            return try encodeStreaming(item, repo: repo)
+        }
+        return try encodeInMemory(item, repo: repo)
+    }
+
+    func encodeInMemory(_ item: PlannedContent, repo: Repository) throws -> EncodedContent {
         let h = item.header
         let new = try readVerified(item.checksum, repo: repo)
         if h.isSymlink { return .literal(item.checksum, h, new) }
@@ -148,16 +156,27 @@ final class ContentEncoder {
     /// spaced slices: python's binary cost 1.5 s of estimates on the critical path, and an
     /// estimate only has to rank encodings that are far apart when it matters.
     static func xzEstimate(_ bytes: [UInt8]) -> Int {
-        let sampled = estimateSlices * estimateSliceSize
-        guard bytes.count > 2 * sampled else { return (try? XZ.compress(bytes, preset: 0).count) ?? bytes.count }
-        let stride = (bytes.count - estimateSliceSize) / (estimateSlices - 1)
-        var sample = [UInt8]()
-        sample.reserveCapacity(sampled)
-        for i in 0..<estimateSlices {
-            sample.append(contentsOf: bytes[(i * stride)..<(i * stride + estimateSliceSize)])
+        guard let slices = estimateRanges(count: bytes.count) else {
+            return (try? XZ.compress(bytes, preset: 0).count) ?? bytes.count
         }
+        var sample = [UInt8]()
+        sample.reserveCapacity(estimateSlices * estimateSliceSize)
+        for range in slices { sample.append(contentsOf: bytes[range]) }
+        return xzEstimate(sample: sample, of: bytes.count)
+    }
+
+    /// Where the slices of an input of `count` bytes are; nil if it is estimated whole.
+    static func estimateRanges(count: Int) -> [Range<Int>]? {
+        guard count > 2 * estimateSlices * estimateSliceSize else { return nil }
+        let stride = (count - estimateSliceSize) / (estimateSlices - 1)
+        return (0..<estimateSlices).map { ($0 * stride)..<($0 * stride + estimateSliceSize) }
+    }
+
+    /// The estimate for `count` bytes from the slices `estimateRanges` names, joined.
+    static func xzEstimate(sample: [UInt8], of count: Int) -> Int {
+        let sampled = estimateSlices * estimateSliceSize
         let size = (try? XZ.compress(sample, preset: 0).count) ?? sampled
-        return Int((Double(size) * Double(bytes.count) / Double(sampled)).rounded())
+        return Int((Double(size) * Double(count) / Double(sampled)).rounded())
     }
 
     /// The object's content, checked against its checksum so corrupt sources never reach a delta.
@@ -184,17 +203,23 @@ final class EncodingSession {
     private let items: [PlannedContent]
     private let results: OrderedResults<EncodedContent>
     private let workers: WorkerThreads
+    private let streamAbove: UInt64
 
-    init(items: [PlannedContent], jobs: Int, slots: CoreSlots,
+    init(items: [PlannedContent], jobs: Int, slots: CoreSlots, streamAbove: UInt64,
          encode: @escaping @Sendable (PlannedContent) throws -> EncodedContent) {
         self.items = items
+        self.streamAbove = streamAbove
         let results = OrderedResults<EncodedContent>(count: items.count)
         self.results = results
         workers = WorkerThreads(count: jobs, slots: slots) { i in results.put(i, Result { try encode(items[i]) }) }
     }
 
-    /// Memory an object holds while it is encoded: its content, and its predecessor's.
-    func cost(_ i: Int) -> UInt64 { items[i].header.size * (items[i].predecessor == nil ? 1 : 2) }
+    /// Memory an object holds while it is encoded: its content, and its predecessor's; a
+    /// streamed one holds a piece at a time.
+    func cost(_ i: Int) -> UInt64 {
+        if items[i].header.size > streamAbove { return 1 << 20 }
+        return items[i].header.size * (items[i].predecessor == nil ? 1 : 2)
+    }
 
     /// Queues object `i`, which part `part` holds, for encoding; each object is requested once.
     func request(_ i: Int, part: Int) { workers.enqueue(i, lane: part) }

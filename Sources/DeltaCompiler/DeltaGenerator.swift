@@ -97,8 +97,8 @@ public struct DeltaGenerator {
         let compressor = PartCompressor(
             jobs: options.jobs, slots: slots, totalParts: layout.parts.count, settings: options.xzSettings,
             inline: options.inline, directory: staging.path, progress: report,
-            onWritten: !options.verify ? nil : { index, file, header in
-                replayed.add(index, verifier.replayPart(index, file: file, header: header, fromObjects: known))
+            onWritten: !options.verify ? nil : { index, part, header in
+                replayed.add(index, verifier.replayPart(index, part, header: header, fromObjects: known))
             })
         // Runs before staging.discard(): a part still being written must not land in a
         // directory that is being removed, or the removal fails and leaves it behind.

@@ -27,6 +27,10 @@ public struct DeltaOptions: Sendable {
     public var rollsumEnabled = true
     /// bsdiff is tried only when old + new size is at most this (memory is ~9× the old size).
     public var maxBsdiffSize: UInt64 = 128_000_000
+    /// Files bigger than this are never held whole: they are read in pieces as their part is
+    /// compressed, and a modified one is matched by rollsum through files on disk, unless
+    /// bsdiff takes it (within --max-bsdiff-size).
+    public var streamAbove: UInt64 = TestHooks.streamAbove ?? 64 << 20
     public var fallbackPolicy: FallbackPolicy = .auto
     /// Replay the finished delta against the repository before it becomes visible.
     public var verify = true

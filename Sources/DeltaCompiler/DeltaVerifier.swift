@@ -151,12 +151,18 @@ public struct DeltaVerifier {
         }
     }
 
-    /// Decodes part `i` from its file bytes and replays its ops against FROM's objects: each
-    /// listed object must come out with its checksum, and `usize` must match. `file` must
-    /// already be known to hash to `header.checksum` (both callers have just checked or
-    /// computed it), so it is not hashed again.
-    public func replayPart(_ i: Int, file: [UInt8], header: PartHeader, fromObjects: Set<ObjectName>) -> ReplayedPart {
-        replay(i, Result { try PartReading.payload(ofFile: file, header: header) }, header: header, fromObjects: fromObjects)
+    /// Decodes part `i`, just written, and replays its ops against FROM's objects: each
+    /// listed object must come out with its checksum, and `usize` must match.
+    func replayPart(_ i: Int, _ part: PartCompressor.WrittenPart, header: PartHeader,
+                    fromObjects: Set<ObjectName>) -> ReplayedPart {
+        let decoded: Result<PayloadBuffer, Error>
+        switch part {
+        case .bytes(let file):
+            decoded = Result { try PartReading.payload(ofFile: file, header: header) }
+        case .file(let path):
+            decoded = Result { try PartReading.payload(ofPartAt: path, header: header) }.flatMap { $0 }
+        }
+        return replay(i, decoded, header: header, fromObjects: fromObjects)
     }
 
     private func replay(_ i: Int, _ decoded: Result<PayloadBuffer, Error>, header: PartHeader,

@@ -55,6 +55,19 @@ enum FileOps {
         _ = fchmod(fd, mode)  // O_CREAT's mode is masked by the umask; parts are always 0644
     }
 
+    /// Writes all of `bytes` to `fd` (at its offset), retrying short writes and EINTR.
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+        var written = 0
+        while written < bytes.count {
+            let n = write(fd, bytes.baseAddress! + written, bytes.count - written)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemError("write", path)
+            }
+            written += n
+        }
+    }
+
     static func readFile(_ path: String, limit: Int) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw SystemError("open", path) }

@@ -1,5 +1,35 @@
 import DeltaFormat
 
+/// A piece of a part's blob: bytes in hand, or bytes of a big file that the part's
+/// compressor reads in pieces when it gets there, so the file is never held whole.
+enum BlobSegment {
+    case bytes([UInt8])
+    case stream(BlobStream)
+
+    var count: Int {
+        switch self {
+        case .bytes(let b): return b.count
+        case .stream(let s): return s.size
+        }
+    }
+}
+
+/// `size` bytes that `read` hands over in pieces, in order; it throws if the source turns
+/// out different (a corrupt object).
+final class BlobStream: @unchecked Sendable {  // immutable; `read` runs on one part queue
+    let size: Int
+    let read: (([UInt8]) throws -> Void) throws -> Void
+    init(size: Int, read: @escaping (([UInt8]) throws -> Void) throws -> Void) {
+        self.size = size
+        self.read = read
+    }
+
+    /// Bytes `range` of `buffer`, in pieces of 1 MiB.
+    static func slice(of buffer: RandomAccessBytes, _ range: Range<Int>) -> BlobStream {
+        BlobStream(size: range.count) { emit in try buffer.forEachChunk(in: range) { try emit($0) } }
+    }
+}
+
 /// Accumulates objects for one part: mode and xattr tables, the blob and the ops.
 ///
 /// The blob is kept as a list of segments that `takeBlobSegments()` hands to a part that is
@@ -11,7 +41,7 @@ struct PartBuilder {
     private(set) var xattrSets: [[UInt8]] = []
     private var xattrIndex: [[UInt8]: Int] = [:]
     private var fixedTables: Bool
-    private var blobSegments: [[UInt8]] = []
+    private var blobSegments: [BlobSegment] = []
     private var segmentsTaken = false
     private(set) var blobSize = 0
     var ops: [UInt8] = []
@@ -34,6 +64,24 @@ struct PartBuilder {
         objects.append(object)
     }
 
+    /// Adds a whole regular file whose bytes are streamed into the part later.
+    mutating func addContent(_ checksum: Checksum, mode: FileMode, xattrs: [UInt8], stream: BlobStream) {
+        let m = index(of: mode)
+        let x = index(ofXattrs: xattrs)
+        let offset = appendToBlob(stream)
+        Instruction.spliceContent(modeIndex: UInt64(m), xattrIndex: UInt64(x),
+                                  size: UInt64(stream.size), offset: UInt64(offset)).append(to: &ops)
+        objects.append(ObjectName(checksum, .file))
+    }
+
+    /// Appends a streamed piece to the blob and returns where it starts.
+    mutating func appendToBlob(_ stream: BlobStream) -> Int {
+        let offset = blobSize
+        blobSize += stream.size
+        blobSegments.append(.stream(stream))
+        return offset
+    }
+
     /// Adds a whole content object: a regular file's bytes or a symlink's target.
     mutating func addContent(_ checksum: Checksum, mode: FileMode, xattrs: [UInt8], bytes: [UInt8]) {
         let m = index(of: mode)
@@ -50,18 +98,20 @@ struct PartBuilder {
     mutating func appendToBlob<C: Collection<UInt8>>(_ bytes: C) -> Int {
         let offset = blobSize
         blobSize += bytes.count
-        if bytes.count < 4096, let last = blobSegments.indices.last, blobSegments[last].count < 65536 {
-            blobSegments[last].append(contentsOf: bytes)
+        if bytes.count < 4096, case .bytes(var last)? = blobSegments.last, last.count < 65536 {
+            blobSegments.removeLast()
+            last.append(contentsOf: bytes)
+            blobSegments.append(.bytes(last))
         } else if let whole = bytes as? [UInt8] {
-            blobSegments.append(whole)
+            blobSegments.append(.bytes(whole))
         } else {
-            blobSegments.append(Array(bytes))
+            blobSegments.append(.bytes(Array(bytes)))
         }
         return offset
     }
 
     /// The blob bytes added since the last call, in order.
-    mutating func takeBlobSegments() -> [[UInt8]] {
+    mutating func takeBlobSegments() -> [BlobSegment] {
         segmentsTaken = true
         defer { blobSegments = [] }
         return blobSegments
@@ -70,7 +120,11 @@ struct PartBuilder {
     /// The whole payload, for a part whose blob segments were never taken.
     func payload() -> PartPayload {
         precondition(!segmentsTaken, "the blob was handed to a part stream")
-        return PartPayload(modes: modes, xattrSets: xattrSets, blob: blobSegments.flatMap { $0 }, ops: ops)
+        let blob = blobSegments.flatMap { segment -> [UInt8] in
+            guard case .bytes(let b) = segment else { preconditionFailure("a streamed segment in an in-memory payload") }
+            return b
+        }
+        return PartPayload(modes: modes, xattrSets: xattrSets, blob: blob, ops: ops)
     }
 
     mutating func index(of mode: FileMode) -> Int {
@@ -94,9 +148,19 @@ extension PartBuilder {
     /// A file rebuilt from chunks of its predecessor plus literal gaps (format §5.5, rollsum).
     mutating func addRollsum(_ checksum: Checksum, mode: FileMode, xattrs: [UInt8], source: Checksum,
                              new: [UInt8], matches: [Rollsum.Match]) {
+        addRollsumOps(checksum, mode: mode, xattrs: xattrs, source: source, newSize: new.count, matches: matches) { builder, range in
+            builder.appendToBlob(new[range])
+        }
+    }
+
+    /// The ops of a rollsum file; `literal(range)` puts bytes `range` of the new file in the
+    /// blob and returns their offset.
+    private mutating func addRollsumOps(_ checksum: Checksum, mode: FileMode, xattrs: [UInt8], source: Checksum,
+                                        newSize: Int, matches: [Rollsum.Match],
+                                        literal appendLiteral: (inout PartBuilder, Range<Int>) -> Int) {
         let m = index(of: mode), x = index(ofXattrs: xattrs)
         let sourceOffset = UInt64(appendToBlob(source.bytes))
-        Instruction.open(modeIndex: UInt64(m), xattrIndex: UInt64(x), size: UInt64(new.count)).append(to: &ops)
+        Instruction.open(modeIndex: UInt64(m), xattrIndex: UInt64(x), size: UInt64(newSize)).append(to: &ops)
         var reading = false
         var cursor = 0
         func literal(_ range: Range<Int>) {
@@ -104,7 +168,7 @@ extension PartBuilder {
                 Instruction.unsetReadSource.append(to: &ops)
                 reading = false
             }
-            let offset = appendToBlob(new[range])
+            let offset = appendLiteral(&self, range)
             Instruction.write(size: UInt64(range.count), offset: UInt64(offset)).append(to: &ops)
         }
         for match in matches {
@@ -118,9 +182,18 @@ extension PartBuilder {
         }
         if reading { Instruction.unsetReadSource.append(to: &ops) }
         reading = false
-        if cursor < new.count { literal(cursor..<new.count) }
+        if cursor < newSize { literal(cursor..<newSize) }
         Instruction.close.append(to: &ops)
         objects.append(ObjectName(checksum, .file))
+    }
+
+    /// A rollsum file whose new content is in `new` (a big file kept on disk): its literal
+    /// gaps are streamed from there into the part.
+    mutating func addRollsum(_ checksum: Checksum, mode: FileMode, xattrs: [UInt8], source: Checksum,
+                             new: RandomAccessBytes, matches: [Rollsum.Match]) {
+        addRollsumOps(checksum, mode: mode, xattrs: xattrs, source: source, newSize: new.count, matches: matches) { builder, range in
+            builder.appendToBlob(BlobStream.slice(of: new, range))
+        }
     }
 
     /// A file rebuilt by bspatch from its predecessor (format §5.5, bsdiff).

@@ -27,12 +27,18 @@ final class PartCompressor {
     private let keepInline: Bool
     private let directory: String
     private let progress: ProgressHandler
-    private let onWritten: ((Int, [UInt8], PartHeader) -> Void)?
+    private let onWritten: ((Int, WrittenPart, PartHeader) -> Void)?
 
-    /// `onWritten(index, file, header)` runs on the part's queue after its file is written;
+    /// Where a finished part's bytes are: its file, or, for inline deltas, in memory.
+    enum WrittenPart {
+        case file(String)
+        case bytes([UInt8])
+    }
+
+    /// `onWritten(index, part, header)` runs on the part's queue after its file is written;
     /// `finish` waits for it.
     init(jobs: Int, slots: CoreSlots, totalParts: Int, settings: XZ.Settings, inline: Bool, directory: String,
-         progress: @escaping ProgressHandler, onWritten: ((Int, [UInt8], PartHeader) -> Void)? = nil) {
+         progress: @escaping ProgressHandler, onWritten: ((Int, WrittenPart, PartHeader) -> Void)? = nil) {
         self.onWritten = onWritten
         self.slots = slots
         self.jobs = max(1, jobs)
@@ -52,26 +58,28 @@ final class PartCompressor {
         guard busySlots < jobs else { return nil }
         busySlots += 1
         slots.expect(part: index, bytes: expectedSize)
-        return PartStream(index: index, head: head, settings: settings, owner: self)
+        let output = keepInline ? PartOutput() : PartOutput(path: "\(directory)/\(index)")
+        return PartStream(index: index, head: head, settings: settings, output: output, owner: self)
     }
 
-    fileprivate func complete(_ stream: PartStream, encoder: XZ.StreamEncoder?, objects: [ObjectName], error: Error?) {
-        var written: (file: [UInt8], header: PartHeader)?
+    fileprivate func complete(_ stream: PartStream, encoder: XZ.StreamEncoder?, output: PartOutput,
+                              objects: [ObjectName], error: Error?) {
+        var written: (part: WrittenPart, header: PartHeader)?
         do {
             if let error { throw error }
             guard let encoder else { throw DeltaFormatError.compression("no xz encoder") }
             let payloadSize = encoder.inputSize
-            let file = [PartCompression.xz.rawValue] + (try slots.runCompression(part: stream.index) { try encoder.finish() })
-            let header = PartHeader(checksum: SHA256Hasher.digest(file), size: UInt64(file.count),
+            _ = try slots.runCompression(part: stream.index) { try encoder.finish() }
+            let file = try output.finish()
+            let header = PartHeader(checksum: file.checksum, size: file.size,
                                     uncompressedSize: UInt64(payloadSize), objects: objects)
-            if !keepInline { try FileOps.writeNewFile("\(directory)/\(stream.index)", file) }
             let count = lock.withLock {
-                results[stream.index] = Result(header: header, inlineBytes: keepInline ? file : nil)
+                results[stream.index] = Result(header: header, inlineBytes: file.bytes)
                 done += 1
                 return done
             }
             progress(.partCompressed(index: stream.index, done: count, total: totalParts))
-            written = (file, header)
+            written = (file.bytes.map { .bytes($0) } ?? .file(output.path!), header)
         } catch {
             lock.withLock { if firstError == nil { firstError = error } }
         }
@@ -79,7 +87,7 @@ final class PartCompressor {
         // next part.
         slots.finished(part: stream.index)
         lock.withLock { busySlots -= 1 }
-        if let written { onWritten?(stream.index, written.file, written.header) }
+        if let written { onWritten?(stream.index, written.part, written.header) }
         group.leave()
     }
 
@@ -108,6 +116,7 @@ final class PartStream {
     private let slots: CoreSlots
     // Touched only on `queue`.
     private var encoder: XZ.StreamEncoder?
+    private let output: PartOutput
     private var failure: Error?
     // Bytes handed over but not yet compressed.
     private let backlog = NSLock()
@@ -119,14 +128,16 @@ final class PartStream {
     /// so a stream holds at most the limit plus one object.
     var hasRoom: Bool { backlog.withLock { backlogBytes < PartStream.backlogLimit } }
 
-    fileprivate init(index: Int, head: [UInt8], settings: XZ.Settings, owner: PartCompressor) {
+    fileprivate init(index: Int, head: [UInt8], settings: XZ.Settings, output: PartOutput, owner: PartCompressor) {
         self.index = index
         self.owner = owner
+        self.output = output
         slots = owner.slots
         queue = DispatchQueue(label: "deltagen.part.\(index)")
         queue.async { [self] in
             do {
-                encoder = try XZ.StreamEncoder(settings: settings)
+                try output.write([PartCompression.xz.rawValue])
+                encoder = try XZ.StreamEncoder(settings: settings) { try output.write($0) }
                 try compress(head)
             } catch {
                 failure = error
@@ -153,15 +164,31 @@ final class PartStream {
         }
     }
 
-    /// Queues payload bytes for compression; see `hasRoom`.
-    func append(_ segments: [[UInt8]]) {
-        let size = segments.reduce(0) { $0 + $1.count }
-        guard size > 0 else { return }
+    /// Queues payload bytes for compression; see `hasRoom`. Streamed segments are read
+    /// here, on the part's queue, a piece at a time, and count for nothing in the backlog.
+    func append(_ segments: [BlobSegment]) {
+        let size = segments.reduce(0) { total, segment in
+            if case .bytes(let b) = segment { return total + b.count }
+            return total
+        }
+        guard !segments.isEmpty else { return }
         backlog.withLock { backlogBytes += size }
         queue.async { [self] in
             if failure == nil {
                 do {
-                    for segment in segments { try compress(segment) }
+                    for segment in segments {
+                        switch segment {
+                        case .bytes(let bytes): try compress(bytes)
+                        case .stream(let stream):
+                            var read = 0
+                            try stream.read { piece in
+                                read += piece.count
+                                guard read <= stream.size else { throw DeltaFormatError.malformed("a streamed object grew while it was read") }
+                                try compress(piece)
+                            }
+                            guard read == stream.size else { throw DeltaFormatError.malformed("a streamed object shrank while it was read") }
+                        }
+                    }
                 } catch {
                     failure = error
                 }
@@ -172,11 +199,59 @@ final class PartStream {
 
     /// Appends the end of the payload and finishes the part in the background.
     func close(tail: [[UInt8]], objects: [ObjectName]) {
-        append(tail)
+        append(tail.map { .bytes($0) })
         owner.willComplete()
         queue.async { [self] in
-            owner.complete(self, encoder: encoder, objects: objects, error: failure)
+            owner.complete(self, encoder: encoder, output: output, objects: objects, error: failure)
             encoder = nil
         }
+    }
+}
+
+/// Where a part's compressed bytes go as they are produced: its file in the staging
+/// directory, hashed on the way, or memory for an inline part.
+final class PartOutput {
+    let path: String?
+    private var fd: Int32 = -1
+    private var bytes: [UInt8] = []
+    private let hasher = SHA256Hasher()
+    private var size: UInt64 = 0
+
+    /// An inline part, kept in memory.
+    init() { path = nil }
+
+    /// A part file at `path`, which must not exist; created on the first write.
+    init(path: String) { self.path = path }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    func write(_ piece: UnsafeBufferPointer<UInt8>) throws {
+        guard piece.count > 0 else { return }
+        hasher.update(UnsafeRawBufferPointer(piece))
+        size += UInt64(piece.count)
+        guard let path else {
+            bytes.append(contentsOf: piece)
+            return
+        }
+        if fd < 0 {
+            fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw SystemError("open", path) }
+        }
+        try FileOps.writeAll(fd, UnsafeRawBufferPointer(piece), path: path)
+    }
+
+    func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBufferPointer { try write($0) }
+    }
+
+    /// Flushes the file to disk; returns the part's checksum, size and, if inline, bytes.
+    func finish() throws -> (checksum: Checksum, size: UInt64, bytes: [UInt8]?) {
+        if let path {
+            guard fsync(fd) == 0 else { throw SystemError("fsync", path) }
+            _ = fchmod(fd, 0o644)  // O_CREAT's mode is masked by the umask; parts are always 0644
+            close(fd)
+            fd = -1
+        }
+        return (hasher.finish(), size, path == nil ? bytes : nil)
     }
 }

@@ -148,9 +148,9 @@ struct PartPacker {
                     case .fallback(let entry):
                         part.fallbacks.append(entry)
                         continue
-                    case .rollsum: packed.rollsumCount += 1
+                    case .rollsum, .streamedRollsum: packed.rollsumCount += 1
                     case .bsdiff: packed.bsdiffCount += 1
-                    case .literal: break
+                    case .literal, .streamedLiteral: break
                     }
                     part.builder.add(object)
                     part.stream.append(part.builder.takeBlobSegments())

@@ -15,6 +15,16 @@ enum TestHooks {
     static let frozenStage: String? = ProcessInfo.processInfo.environment["DELTAGEN_TEST_FREEZE_STAGE"]
     #endif
 
+    /// DELTAGEN_TEST_STREAM_ABOVE: files above this many bytes take the streaming path, so
+    /// small test repositories exercise it.
+    static var streamAbove: UInt64? {
+        #if DEBUG
+        return ProcessInfo.processInfo.environment["DELTAGEN_TEST_STREAM_ABOVE"].flatMap { UInt64($0) }
+        #else
+        return nil
+        #endif
+    }
+
     @inline(__always) static func jitter() {
         #if DEBUG
         if schedulerJitter > 0 { usleep(UInt32.random(in: 0...schedulerJitter)) }

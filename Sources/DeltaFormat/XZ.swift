@@ -31,14 +31,18 @@ public enum XZ {
     }
 
     /// One .xz stream (CRC64 check) compressed piece by piece, for parts that are compressed
-    /// while they are still being filled. The compressed bytes accumulate in `output`.
+    /// while they are still being filled. The compressed bytes go to `sink` as they come
+    /// (a part file), or, without one, accumulate in `output`.
     public final class StreamEncoder {
+        public typealias Sink = (UnsafeBufferPointer<UInt8>) throws -> Void
         private var stream = lzma_stream()
         private var finished = false
+        private let sink: Sink?
         public private(set) var output: [UInt8] = []
         public private(set) var inputSize = 0
 
-        public init(settings: Settings) throws {
+        public init(settings: Settings, sink: Sink? = nil) throws {
+            self.sink = sink
             var options = lzma_options_lzma()
             guard lzma_lzma_preset(&options, settings.preset) == 0 else {
                 throw DeltaFormatError.compression("unsupported xz preset \(settings.preset & 0xff)")
@@ -62,15 +66,23 @@ public enum XZ {
             precondition(!finished, "append after finish")
             guard !bytes.isEmpty else { return }
             inputSize += bytes.count
-            try XZ.run(&stream, input: bytes, action: LZMA_RUN, into: &output, limit: Int.max)
+            try code(bytes, LZMA_RUN)
         }
 
-        /// Ends the stream and returns all of it.
+        /// Ends the stream and returns what accumulated in `output` (nothing with a sink).
         public func finish() throws -> [UInt8] {
             precondition(!finished, "finish called twice")
             finished = true
-            try XZ.run(&stream, input: [], action: LZMA_FINISH, into: &output, limit: Int.max)
+            try code([], LZMA_FINISH)
             return output
+        }
+
+        private func code(_ bytes: [UInt8], _ action: lzma_action) throws {
+            if let sink {
+                try XZ.run(&stream, input: bytes, action: action, sink: sink)
+            } else {
+                try XZ.run(&stream, input: bytes, action: action, into: &output, limit: Int.max)
+            }
         }
     }
 
