@@ -35,12 +35,17 @@ public enum CPUBudget {
 
     /// `cpu.max` of this process's cgroup and of each cgroup above it (cgroup v2).
     static func cgroupQuotas(root: String = "/sys/fs/cgroup", selfCgroup: String = "/proc/self/cgroup") -> [String] {
+        cgroupValues(file: "cpu.max", root: root, selfCgroup: selfCgroup)
+    }
+
+    /// The contents of `file` in this process's cgroup and in each cgroup above it.
+    static func cgroupValues(file: String, root: String, selfCgroup: String) -> [String] {
         guard let membership = try? String(contentsOfFile: selfCgroup, encoding: .utf8),
               let line = membership.split(separator: "\n").first(where: { $0.hasPrefix("0::") }) else { return [] }
         var path = String(line.dropFirst(3))
         var quotas: [String] = []
         while true {
-            if let text = try? String(contentsOfFile: root + (path == "/" ? "" : path) + "/cpu.max", encoding: .utf8) {
+            if let text = try? String(contentsOfFile: root + (path == "/" ? "" : path) + "/" + file, encoding: .utf8) {
                 quotas.append(text.trimmingCharacters(in: .whitespacesAndNewlines))
             }
             if path == "/" || path.isEmpty { break }

@@ -9,6 +9,8 @@ struct PlannedContent {
     var path: String
     var header: ContentHeader
     var predecessor: Checksum?
+    /// The predecessor's content length, for the memory model.
+    var predecessorSize: UInt64 = 0
 }
 
 /// How one content object travels in the delta.

@@ -27,12 +27,21 @@ final class CoreSlots: @unchecked Sendable {
     private var nextTicket = 0
     private var granted: Set<Int> = []
     private var parts: [Int: PartWork] = [:]
-    private let count: Int
+    private var count: Int
     private var stepsDone = 0
 
     init(count: Int) {
         self.count = max(1, count)
         free = self.count
+    }
+
+    /// Sets the number of slots; only before any step has run.
+    func resize(to newCount: Int) {
+        state.withLock {
+            precondition(free == count && waiting.isEmpty, "resized while in use")
+            count = max(1, newCount)
+            free = count
+        }
     }
 
     /// Runs `body` once a slot is free and no waiting step has a more urgent part.

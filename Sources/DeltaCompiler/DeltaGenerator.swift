@@ -9,6 +9,7 @@ public enum GenerateError: Error, CustomStringConvertible {
     case corruptContent(Checksum, actual: Checksum)
     case alreadyExists(DeltaName)
     case verificationFailed(VerifyCheck)
+    case memoryLimit(limit: UInt64, needed: UInt64)
 
     public var description: String {
         switch self {
@@ -20,6 +21,8 @@ public enum GenerateError: Error, CustomStringConvertible {
         case .corruptContent(let c, let actual):
             return "object \(c.hex).file is corrupt: its content hashes to \(actual.hex)"
         case .alreadyExists(let name): return "Delta \(name) already exists."
+        case .memoryLimit(let limit, let needed):
+            return "this delta needs about \(needed) MB with one job (docs/design.md, \"Memory\"), more than the memory limit of \(limit) MB; raise --memory-limit, or lower --max-bsdiff-size or --xz-dict-size"
         case .verificationFailed(let check):
             return "the generated delta failed verification (\(check.name): \(check.detail)); nothing was published"
         }
@@ -51,6 +54,7 @@ public struct DeltaGenerator {
     /// Generates `name` and returns what was written. Nothing is visible until the delta is complete.
     public func generate(_ name: DeltaName) throws -> DeltaReport {
         let started = Date()
+        var options = self.options
         _ = DeltaGenerator.largeBuffersMapped
         if let from = name.from, from == name.to { throw GenerateError.sameCommit(from) }
         try requireCommit(name.to, role: "TO")
@@ -76,6 +80,8 @@ public struct DeltaGenerator {
         let known = fromTree?.all ?? []
         report(.phase("pairing"))
         let planned = try planContent(target: target, known: known, fromTree: fromTree)
+        options.jobs = try fitJobs(options, planned: planned, objects: target.all.count + known.count, report: report)
+        slots.resize(to: options.jobs)
 
         // Every part carries the tables of the whole delta, because a part is compressed from
         // its first byte on and its tables come before its blob. They are a few bytes each.
@@ -149,6 +155,31 @@ public struct DeltaGenerator {
             elapsedSeconds: Date().timeIntervalSince(started))
     }
 
+    /// `options.jobs`, lowered if the memory model says it would not fit the memory limit
+    /// (`--memory-limit`, else the cgroup's); an error if even one job would not.
+    private func fitJobs(_ options: DeltaOptions, planned: [PlannedContent], objects: Int,
+                         report: ProgressHandler) throws -> Int {
+        guard let limit = options.memoryLimit ?? MemoryModel.cgroupLimit() else { return options.jobs }
+        var largest: (old: UInt64, new: UInt64)? = nil
+        if options.bsdiffEnabled {
+            for item in planned where item.predecessor != nil && item.predecessorSize + item.header.size <= options.maxBsdiffSize {
+                let cost = Bsdiff.workingMemory(oldSize: Int(item.predecessorSize), newSize: Int(item.header.size))
+                if largest.map({ cost > Bsdiff.workingMemory(oldSize: Int($0.old), newSize: Int($0.new)) }) ?? true {
+                    largest = (item.predecessorSize, item.header.size)
+                }
+            }
+        }
+        let model = MemoryModel(options: options, largestBsdiff: largest, objects: objects)
+        let mb = { (bytes: UInt64) in (bytes + 999_999) / 1_000_000 }
+        guard let jobs = model.jobs(fitting: limit, wanted: options.jobs) else {
+            throw GenerateError.memoryLimit(limit: mb(limit), needed: mb(model.estimate(jobs: 1)))
+        }
+        if jobs < options.jobs {
+            report(.notice("memory limit \(mb(limit)) MB: running \(jobs) jobs instead of \(options.jobs) (\(mb(model.estimate(jobs: jobs))) MB expected)"))
+        }
+        return jobs
+    }
+
     /// Reads the header of every new content object and pairs modified files with their predecessors.
     private func planContent(target: ReachableObjects, known: Set<ObjectName>,
                              fromTree: ReachableObjects?) throws -> [PlannedContent] {
@@ -172,6 +203,7 @@ public struct DeltaGenerator {
             var item = PlannedContent(checksum: checksum, path: path, header: header, predecessor: nil)
             if !header.isSymlink && (options.bsdiffEnabled || options.rollsumEnabled) {
                 item.predecessor = index?.predecessor(path: path, size: header.size, header: oldHeader)
+                item.predecessorSize = item.predecessor.flatMap { oldHeader($0)?.size } ?? 0
             }
             planned.append(item)
         }

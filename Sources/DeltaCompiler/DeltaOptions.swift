@@ -32,6 +32,9 @@ public struct DeltaOptions: Sendable {
     /// bsdiff takes it (within --max-bsdiff-size).
     public var streamAbove: UInt64 = TestHooks.streamAbove ?? 64 << 20
     public var fallbackPolicy: FallbackPolicy = .auto
+    /// Peak memory to stay within, in bytes: concurrency is lowered to fit (`MemoryModel`).
+    /// nil: the cgroup's `memory.max`, if any.
+    public var memoryLimit: UInt64?
     /// Replay the finished delta against the repository before it becomes visible.
     public var verify = true
     /// Called as the generation moves through its phases; nil for silence.

@@ -6,6 +6,8 @@ public enum ProgressEvent: Sendable {
     case encoded(done: Int, total: Int)
     /// Part `index` is compressed and written: `done` of the delta's `total` parts are.
     case partCompressed(index: Int, done: Int, total: Int)
+    /// Something the operator should know, such as concurrency lowered to fit memory.
+    case notice(String)
 }
 
 public typealias ProgressHandler = @Sendable (ProgressEvent) -> Void

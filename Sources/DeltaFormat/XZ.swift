@@ -20,6 +20,18 @@ public enum XZ {
             self.dictionarySize = dictionarySize
         }
 
+        /// Memory one encoder with these settings allocates, as liblzma computes it.
+        public var encoderMemory: UInt64 {
+            var options = lzma_options_lzma()
+            guard lzma_lzma_preset(&options, preset) == 0 else { return 0 }
+            if let size = dictionarySize { options.dict_size = size }
+            return withUnsafeMutablePointer(to: &options) { lzma2 in
+                var filters = [lzma_filter(id: 0x21, options: UnsafeMutableRawPointer(lzma2)),
+                               lzma_filter(id: .max, options: nil)]
+                return lzma_raw_encoder_memusage(&filters)
+            }
+        }
+
         /// deltagen's default for parts: ostree's preset 8 with an 8 MiB dictionary instead of
         /// 32 MiB. On the Debian corpus that is 0.04% smaller from→to and 0.9% larger from
         /// scratch; each encoder needs 94 MiB instead of 370 MiB, so parts compress in parallel

@@ -104,6 +104,12 @@ struct GenerateDelta: ParsableCommand {
     var jobs: Int?
 
     @Option(help: ArgumentHelp(
+        "Keep peak memory under this many MB (default: the cgroup's memory.max, if any).",
+        discussion: "deltagen computes what it needs from its settings and the sizes of the files it will diff (docs/design.md, \"Memory\"), runs fewer jobs if that is needed to fit, and says so. If even one job would not fit, it stops before encoding with one line. Fewer jobs never change the delta's bytes.",
+        valueName: "MB"))
+    var memoryLimit: UInt64?
+
+    @Option(help: ArgumentHelp(
         "Give up after this many seconds without progress (default 600; 0: never).",
         discussion: "Progress is any object encoded or slice of a part compressed. The longest single step, one bsdiff of at most --max-bsdiff-size, takes a minute or two, so only a run that is truly stuck reaches the limit. It then prints one line naming the stage, publishes nothing, and exits 1.",
         valueName: "SECONDS"))
@@ -120,6 +126,9 @@ struct GenerateDelta: ParsableCommand {
         if from == nil { throw ValidationError("TO revision must be specified") }
         if maxChunkSize == 0 { throw ValidationError("--max-chunk-size must be at least 1") }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if let memoryLimit, !(1...1_000_000_000).contains(memoryLimit) {
+            throw ValidationError("--memory-limit must be between 1 and 1000000000 (MB)")
+        }
         if !(0...86_400).contains(stallTimeout) { throw ValidationError("--stall-timeout must be between 0 and 86400 (seconds)") }
         if !(1...64).contains(xzDictSize) { throw ValidationError("--xz-dict-size must be between 1 and 64 (MiB)") }
         if let filename, filename.isEmpty || filename.hasSuffix("/") {
@@ -149,6 +158,7 @@ struct GenerateDelta: ParsableCommand {
             options.fallbackPolicy = fallbackPolicy
             options.verify = verify
             options.stallTimeout = stallTimeout > 0 ? stallTimeout : nil
+            options.memoryLimit = memoryLimit.map { $0 * 1_000_000 }
             let printer = quiet ? nil : ProgressPrinter()
             if let printer { options.progress = { printer.handle($0) } }
             defer { printer?.finish() }

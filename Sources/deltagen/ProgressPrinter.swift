@@ -27,6 +27,8 @@ final class ProgressPrinter: @unchecked Sendable {
                 }
             case .partCompressed(let index, let done, let total):
                 show("compressed part \(index) (\(done)/\(total) parts done)")
+            case .notice(let text):
+                show(text)
             }
         }
     }

@@ -102,3 +102,37 @@ final class FilenameTests: XCTestCase {
         _ = st
     }
 }
+
+/// `--memory-limit`: fewer jobs when needed, the same bytes, and a one-line refusal when
+/// even one job would not fit.
+final class MemoryLimitTests: XCTestCase {
+    func testALowLimitRunsFewerJobsWithTheSameBytes() throws {
+        let small = try SmallRepo.shared()
+        let out = try Harness.makeTemporaryDirectory()
+        for name in ["four", "limited"] {
+            try FileManager.default.createDirectory(atPath: "\(out)/\(name)", withIntermediateDirectories: true)
+        }
+        let common = ["generate-delta", "--repo", small.path, "--jobs", "4", "--max-chunk-size", "1", "--min-fallback-size", "0"]
+        try Harness.check([Harness.deltagen] + common + ["-q", "--filename", out + "/four/superblock", "--empty", small.v2])
+        let limited = try Harness.run([Harness.deltagen] + common + ["--memory-limit", "400",
+                                      "--filename", out + "/limited/superblock", "--empty", small.v2])
+        XCTAssertEqual(limited.status, 0, limited.stderr)
+        XCTAssertTrue(limited.stderr.contains("memory limit 400 MB: running 1 jobs instead of 4"), limited.stderr)
+        for file in try FileManager.default.contentsOfDirectory(atPath: out + "/four") {
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: "\(out)/four/\(file)")),
+                           try Data(contentsOf: URL(fileURLWithPath: "\(out)/limited/\(file)")), file)
+        }
+    }
+
+    func testALimitNoJobFitsIsRefusedUpFront() throws {
+        let small = try SmallRepo.shared()
+        let repo = try small.copy()
+        let r = try Harness.run([Harness.deltagen, "generate-delta", "--repo", repo, "-q", "--memory-limit", "100",
+                                 small.v1, small.v2])
+        XCTAssertEqual(r.status, 1)
+        let lines = r.errorOutput.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("more than the memory limit of 100 MB"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: repo + "/deltas"))
+    }
+}
