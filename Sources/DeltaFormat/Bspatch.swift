@@ -31,8 +31,9 @@ public enum Bspatch {
                 throw DeltaFormatError.malformed("bsdiff patch is truncated")
             }
             for i in 0..<diffCount {
-                let o = oldPos + i
-                new[newPos + i] = patch[p + i] &+ (o >= 0 && o < old.count ? old[o] : 0)
+                // A hostile seek can put oldPos anywhere; past either end reads as zero.
+                let (o, overflow) = oldPos.addingReportingOverflow(i)
+                new[newPos + i] = patch[p + i] &+ (!overflow && o >= 0 && o < old.count ? old[o] : 0)
             }
             p += diffCount
             newPos += diffCount

@@ -67,39 +67,59 @@ public enum DeltaReader {
             }
             let bytes = try payload(i, header, inlineFile)
             let index = try PartPayloadIndex(bytes)
+            let dryRun = try countOps(index, objects: header.objects)
+            // deltagen declares the payload length; ostree declares the objects' total, in
+            // which a symlink counts its target length (bare repos) or nothing (archive).
+            let accepted = [UInt64(bytes.count), dryRun.objectBytes, dryRun.objectBytes - dryRun.symlinkBytes]
+            guard accepted.contains(header.uncompressedSize) else {
+                throw DeltaFormatError.malformed("part \(i) declares \(header.uncompressedSize) bytes uncompressed; its payload is \(bytes.count) bytes, its objects \(dryRun.objectBytes)")
+            }
             parts.append(PartSummary(index: i, objects: header.objects.count, size: header.size,
                                      uncompressedSize: header.uncompressedSize, modes: index.modes.count,
                                      xattrSets: index.xattrSets.count, blobSize: index.blob.count,
                                      opSize: index.ops.count, payloadSize: bytes.count,
-                                     opCounts: try countOps(index, objects: header.objects)))
+                                     opCounts: dryRun.counts))
         }
         return DeltaInspection(decoded: decoded, parts: parts)
     }
 
-    /// Dry-runs a part's ops: counts them and checks table indexes and blob ranges.
-    static func countOps(_ payload: PartPayloadIndex, objects: [ObjectName]) throws -> [String: Int] {
+    /// Dry-runs a part's ops: counts them, checks table indexes and blob ranges, and adds up
+    /// the sizes of the objects they write (symlink targets apart, too).
+    static func countOps(_ payload: PartPayloadIndex, objects: [ObjectName]) throws
+        -> (counts: [String: Int], objectBytes: UInt64, symlinkBytes: UInt64) {
         var counts = Dictionary(uniqueKeysWithValues: Opcode.showOrder.map { ($0.showName, 0) })
+        var objectBytes: UInt64 = 0, symlinkBytes: UInt64 = 0
+        func add(_ size: UInt64) throws {
+            let (sum, overflow) = objectBytes.addingReportingOverflow(size)
+            guard !overflow else { throw DeltaFormatError.malformed("object sizes overflow") }
+            objectBytes = sum
+        }
         var decoder = InstructionDecoder(ops: payload.ops, objects: objects)
         func checkRange(_ offset: UInt64, _ size: UInt64) throws { _ = try payload.blobRange(offset: offset, size: size) }
         while let instruction = try decoder.next() {
             counts[instruction.opcode.showName, default: 0] += 1
             switch instruction {
-            case .spliceMetadata(let size, let offset): try checkRange(offset, size)
+            case .spliceMetadata(let size, let offset):
+                try checkRange(offset, size)
+                try add(size)
             case .spliceContent(let m, let x, let size, let offset):
                 guard m < payload.modes.count, x < payload.xattrSets.count else {
                     throw DeltaFormatError.malformed("mode or xattr index out of range")
                 }
                 try checkRange(offset, size)
-            case .open(let m, let x, _):
+                try add(size)
+                if payload.modes[Int(m)].isSymlink { symlinkBytes += size }
+            case .open(let m, let x, let size):
                 guard m < payload.modes.count, x < payload.xattrSets.count else {
                     throw DeltaFormatError.malformed("mode or xattr index out of range")
                 }
+                try add(size)
             case .setReadSource(let offset): try checkRange(offset, 32)
             case .bspatch(let offset, let length): try checkRange(offset, length)
             case .write, .unsetReadSource, .close: break
             }
         }
-        return counts
+        return (counts, objectBytes, symlinkBytes)
     }
 
     /// GLib's human size, exactly as ostree prints it (`4.9 kB`, `373 bytes`).

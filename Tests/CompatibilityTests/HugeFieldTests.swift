@@ -1,0 +1,42 @@
+import DeltaCompiler
+import DeltaFormat
+import Foundation
+import XCTest
+
+/// Size fields of 2^63 and 2^64−1 in a superblock: `show` and `verify` fail with an error,
+/// never a trap, whichever field carries them.
+final class HugeFieldTests: XCTestCase {
+    func testHugeSizeFieldsFailCleanly() throws {
+        let t = try TestRepo.shared()
+        let dir = try Harness.makeTemporaryDirectory()
+        try Harness.check([Harness.deltagen, "generate-delta", "--repo", t.path, "-q", "--fallback-policy", "always",
+                           "--filename", dir + "/superblock", t.v1, t.v2])
+        let original = try Superblock.decode(file: Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/superblock")))).superblock
+        XCTAssertFalse(original.fallbacks.isEmpty)
+        let edits: [(String, (inout Superblock, UInt64) -> Void)] = [
+            ("part size", { $0.parts[0].size = $1 }),
+            ("part usize", { $0.parts[0].uncompressedSize = $1 }),
+            ("fallback size", { $0.fallbacks[0].compressedSize = $1 }),
+            ("fallback usize", { $0.fallbacks[0].uncompressedSize = $1 }),
+        ]
+        for (field, edit) in edits {
+            for value: UInt64 in [1 << 63, .max] {
+                var crafted = original
+                edit(&crafted, value)
+                let path = "\(dir)/crafted-\(field.replacingOccurrences(of: " ", with: "-"))-\(value)"
+                try Data(crafted.serialized()).write(to: URL(fileURLWithPath: path))
+                // Parts are found beside the superblock: link the crafted one in as a sibling.
+                for command in ["show", "verify"] {
+                    let r = try Harness.run([Harness.deltagen, command, "--repo", t.path, path])
+                    XCTAssertTrue(r.status == 0 || r.status == 1, "\(command), \(field) = \(value): exit \(r.status) \(r.stderr)")
+                    if field.hasPrefix("part") {
+                        XCTAssertEqual(r.status, 1, "\(command) accepted \(field) = \(value)")
+                    }
+                    if command == "show" && r.status == 1 {
+                        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+                    }
+                }
+            }
+        }
+    }
+}
