@@ -5,6 +5,10 @@
 # Usage: Scripts/bench.sh REPO FROM TO        (a from -> to delta)
 #        Scripts/bench.sh REPO --empty TO     (a from-scratch delta)
 #        DELTAGEN_ARGS="--jobs 1" Scripts/bench.sh …   (extra deltagen options)
+#        OSTREE_ARGS="--min-fallback-size=0" …          (extra options for ostree's generator)
+#
+# For the big pair of TestRepos/make-big-repo.sh (files of 1.5 GB, 1.2 GB and 300 MB):
+#   BENCH_RUNS=1 Scripts/bench.sh /tmp/big/repo big1 big2
 #
 # Prints total bytes (parts + fallbacks, as `static-delta show`'s Total Size), parts, fallbacks,
 # wall time, CPU time and peak RSS (/usr/bin/time -v), and the deltagen/ostree ratio; then the
@@ -48,7 +52,8 @@ for run in $(seq "$runs"); do
   rm -f "$out"/deltagen/* "$out"/ostree/*
   # shellcheck disable=SC2086
   measure "deltagen.$run" "$deltagen" generate-delta --repo "$repo" --filename "$out/deltagen/superblock" ${DELTAGEN_ARGS:-} "${ours[@]}"
-  measure "ostree.$run" ostree --repo="$repo" static-delta generate --filename="$out/ostree/superblock" "${theirs[@]}"
+  # shellcheck disable=SC2086
+  measure "ostree.$run" ostree --repo="$repo" static-delta generate --filename="$out/ostree/superblock" ${OSTREE_ARGS:-} "${theirs[@]}"
 done
 if [ -z "${BENCH_SKIP_JOBS1:-}" ]; then
   # shellcheck disable=SC2086
@@ -79,7 +84,7 @@ dg_cpu=$(median $(all deltagen cpu)) os_cpu=$(median $(all ostree cpu))
 dg_rss=$(median $(all deltagen rss) | cut -d. -f1) os_rss=$(median $(all ostree rss) | cut -d. -f1)
 
 ratio() { python3 -c "print(f'{$1/$2:.3f}' if $2 else 'n/a')"; }
-echo "repo: $repo  delta: ${from} -> ${to}  deltagen options: ${DELTAGEN_ARGS:-(defaults)}  cores: $(nproc)  runs: $runs (medians)"
+echo "repo: $repo  delta: ${from} -> ${to}  deltagen options: ${DELTAGEN_ARGS:-(defaults)}  ostree options: ${OSTREE_ARGS:-(defaults)}  cores: $(nproc)  runs: $runs (medians)"
 printf '%-16s %12s %12s %8s\n' "" deltagen ostree ratio
 printf '%-16s %12s %12s %8s\n' "total bytes" "$dg_bytes" "$os_bytes" "$(ratio "$dg_bytes" "$os_bytes")"
 printf '%-16s %12s %12s %8s\n' "parts" "$dg_parts" "$os_parts" ""

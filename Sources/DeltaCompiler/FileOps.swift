@@ -40,17 +40,7 @@ enum FileOps {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw SystemError("open", path) }
         defer { close(fd) }
-        var written = 0
-        try bytes.withUnsafeBytes { raw in
-            while written < raw.count {
-                let n = write(fd, raw.baseAddress! + written, raw.count - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw SystemError("write", path)
-                }
-                written += n
-            }
-        }
+        try bytes.withUnsafeBytes { try writeAll(fd, $0, path: path) }
         guard fsync(fd) == 0 else { throw SystemError("fsync", path) }
         _ = fchmod(fd, mode)  // O_CREAT's mode is masked by the umask; parts are always 0644
     }

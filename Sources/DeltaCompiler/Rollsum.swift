@@ -47,6 +47,16 @@ public enum Rollsum {
         return 0
     }
 
+    /// A chunk's length from the split search's result (0: none in the rest of the file,
+    /// after which no chunk searches again) and the bytes remaining.
+    static func chunkLength(split: Int, remaining: Int, ended: inout Bool) -> Int {
+        if split == 0 {
+            ended = true
+            return min(maxChunk, remaining)
+        }
+        return min(split, maxChunk)
+    }
+
     /// Cuts `buf` into chunks exactly as ostree does (§8.2).
     public static func chunks(_ buf: UnsafeBufferPointer<UInt8>) -> [Chunk] {
         var out: [Chunk] = []
@@ -54,18 +64,8 @@ public enum Rollsum {
         var ended = false
         while start < buf.count {
             let remaining = buf.count - start
-            var length: Int
-            if !ended {
-                length = splitPoint(buf, from: start, count: min(Int(Int32.max), remaining))
-                if length == 0 {
-                    ended = true
-                    length = min(maxChunk, remaining)
-                } else if length > maxChunk {
-                    length = maxChunk
-                }
-            } else {
-                length = min(maxChunk, remaining)
-            }
+            let split = ended ? 0 : splitPoint(buf, from: start, count: min(Int(Int32.max), remaining))
+            let length = chunkLength(split: split, remaining: remaining, ended: &ended)
             let crc = UInt32(lzma_crc32(buf.baseAddress! + start, length, 0))
             out.append(Chunk(crc: crc, offset: start, length: length))
             start += length

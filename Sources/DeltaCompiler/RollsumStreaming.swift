@@ -76,10 +76,9 @@ extension Rollsum {
         var known: (end: Int, from: Int)? = nil
         while start < total {
             let remaining = total - start
-            var length: Int
+            var found = 0
             if !ended {
                 let limit = start + min(Int(Int32.max), remaining)
-                var found = 0
                 var state = RollingState()
                 var pos = start
                 // With a split point known beyond a full window from here, only the first
@@ -98,16 +97,8 @@ extension Rollsum {
                 }
                 if found == 0 && reuse { found = known!.end - start }
                 if found > 0 && !(reuse && found == known!.end - start) { known = (start + found, start) }
-                length = found
-                if length == 0 {
-                    ended = true
-                    length = min(maxChunk, remaining)
-                } else if length > maxChunk {
-                    length = maxChunk
-                }
-            } else {
-                length = min(maxChunk, remaining)
             }
+            let length = chunkLength(split: found, remaining: remaining, ended: &ended)
             var crc: UInt64 = 0
             var piece = start
             while piece < start + length {
