@@ -21,11 +21,12 @@ extension ContentEncoder {
                 if rollsum.matchedChunks > 0 {
                     return .streamedRollsum(item.checksum, h, source: source, new: new, matches: rollsum.matches)
                 }
-                return .streamedLiteral(item.checksum, h, BlobStream.slice(of: new, 0..<new.count))
+                // Nothing in common with its predecessor (a disk image replaced wholesale):
+                // it travels as a new file would, as a fallback when it is one.
             }
         }
         let streamSize = ContentObjectHeader.streamSize(mode: h.fileMode, symlinkTarget: nil, xattrs: h.xattrs, contentSize: h.size)
-        if item.predecessor == nil && options.minFallbackSize > 0 && streamSize > options.minFallbackSize {
+        if options.minFallbackSize > 0 && streamSize > options.minFallbackSize {
             let name = ObjectName(item.checksum, .file)
             let stored = try repo.storageSize(of: name)
             let entry = FallbackEntry(object: name, compressedSize: stored, uncompressedSize: h.size)
