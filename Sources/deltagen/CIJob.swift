@@ -59,25 +59,26 @@ struct CIJob: ParsableCommand {
         "Send this header with every HTTP request (repeatable), e.g. OSF-TOKEN=…", valueName: "NAME=VALUE"))
     var httpHeaders: [String] = []
 
-    @Option(help: ArgumentHelp("Download up to N tarballs at once.", valueName: "N"))
-    var parallel: Int = 4
+    @Option(help: ArgumentHelp("Download up to N tarballs at once (1–64).", valueName: "N"))
+    var parallel: NumberArgument = 4
 
     @Option(help: ArgumentHelp("Only this pair of DELTAS (repeatable).", valueName: "FROM-TO"))
     var only: [String] = []
 
-    @Option(help: ArgumentHelp("As for generate-delta.", valueName: "MB"))
-    var minFallbackSize: UInt64 = 4
+    @Option(help: ArgumentHelp("As for generate-delta (0–\(Limits.maxMB)).", valueName: "MB"))
+    var minFallbackSize: NumberArgument = 4
 
-    @Option(help: ArgumentHelp("As for generate-delta.", valueName: "MB"))
-    var maxChunkSize: UInt64 = 32
+    @Option(help: ArgumentHelp("As for generate-delta (1–\(Limits.maxMB)).", valueName: "MB"))
+    var maxChunkSize: NumberArgument = 32
 
-    @Option(help: ArgumentHelp("Encode objects on N threads and compress up to N parts at once (default: the number of cores).", valueName: "N"))
-    var jobs: Int?
+    @Option(help: ArgumentHelp("Encode objects on N threads and compress up to N parts at once (1–256; default: the number of cores).", valueName: "N"))
+    var jobs: NumberArgument?
 
     func validate() throws {
-        if parallel < 1 { throw ValidationError("--parallel must be at least 1") }
-        if maxChunkSize == 0 { throw ValidationError("--max-chunk-size must be at least 1") }
-        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        _ = try parallel.integer("--parallel", Limits.parallel)
+        _ = try minFallbackSize.integer("--min-fallback-size", Limits.sizeMB, unit: "MB")
+        _ = try maxChunkSize.integer("--max-chunk-size", Limits.positiveSizeMB, unit: "MB")
+        _ = try jobs?.integer("--jobs", Limits.jobs)
     }
 
     func run() throws {
@@ -129,7 +130,8 @@ struct CIJob: ParsableCommand {
     private func fetch(_ sources: Sources, into repo: Repository, scratch: String, headers: [(String, String)]) throws {
         let missing = try sources.urls.filter { url in try sources.commits(from: url).contains { !(try repo.hasCommit($0)) } }
         if !missing.isEmpty {
-            let fetcher = TarballFetcher(headers: headers, parallel: parallel, directory: scratch)
+            let fetcher = TarballFetcher(headers: headers, parallel: Int(try parallel.integer("--parallel", Limits.parallel)),
+                                         directory: scratch)
             let total = try fetcher.check(missing)
             fetcher.log("fetching \(missing.count) tarballs, \(String(format: "%.1f", Double(total) / 1e6)) MB")
             let extracted = try fetcher.fetchAndExtract(missing)
@@ -159,9 +161,10 @@ struct CIJob: ParsableCommand {
 
     private func generate(_ requests: [DeltaRequest], in repo: Repository) throws -> DeltaStats {
         var options = DeltaOptions()
-        options.minFallbackSize = minFallbackSize * 1_000_000
-        options.maxChunkSize = Int(clamping: maxChunkSize * 1_000_000)
-        if let jobs { options.jobs = jobs }
+        // validate() keeps each size within Limits.maxMB, so the byte counts fit.
+        options.minFallbackSize = UInt64(try minFallbackSize.integer("--min-fallback-size", Limits.sizeMB)) * 1_000_000
+        options.maxChunkSize = Int(try maxChunkSize.integer("--max-chunk-size", Limits.positiveSizeMB)) * 1_000_000
+        if let jobs { options.jobs = Int(try jobs.integer("--jobs", Limits.jobs)) }
         let generator = DeltaGenerator(repo: repo, options: options)
         var stats = DeltaStats()
         let names = requests.flatMap(\.names)

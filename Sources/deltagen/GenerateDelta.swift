@@ -39,14 +39,14 @@ struct GenerateDelta: ParsableCommand {
     @Flag(help: "Generate a from-scratch delta containing all of TO.")
     var empty = false
 
-    @Option(help: ArgumentHelp("New files whose object is larger than this many MB become fallbacks; 0 disables fallbacks.", valueName: "MB"))
-    var minFallbackSize: UInt64 = 4
+    @Option(help: ArgumentHelp("New files whose object is larger than this many MB become fallbacks; 0 disables fallbacks (0–\(Limits.maxMB)).", valueName: "MB"))
+    var minFallbackSize: NumberArgument = 4
 
     @Option(help: ArgumentHelp(
-        "Target uncompressed size of a part, in MB.",
+        "Target uncompressed size of a part, in MB (1–\(Limits.maxMB)).",
         discussion: "A new part starts before an object whose size would take the part past this. Sizes are the objects' own, known before encoding, so a part of patches can end up a few percent larger, as ostree's parts do.",
         valueName: "MB"))
-    var maxChunkSize: UInt64 = 32
+    var maxChunkSize: NumberArgument = 32
 
     @Flag(help: "Never encode modified files with bsdiff.")
     var disableBsdiff = false
@@ -59,8 +59,8 @@ struct GenerateDelta: ParsableCommand {
         discussion: "ostree can apply bsdiff and rollsum ops only into bare and bare-user repositories; an archive-mode client aborts on them."))
     var literalOnly = false
 
-    @Option(help: ArgumentHelp("Try bsdiff only when old plus new size is at most this many MB.", valueName: "MB"))
-    var maxBsdiffSize: UInt64 = 128
+    @Option(help: ArgumentHelp("Try bsdiff only when old plus new size is at most this many MB (0–\(Limits.maxMB)).", valueName: "MB"))
+    var maxBsdiffSize: NumberArgument = 128
 
     @Option(help: ArgumentHelp(
         "What to do with new files above --min-fallback-size: 'auto' ships one in a part when xz makes it clearly smaller than the zlib object a client would fetch, 'always' makes every one a fallback as ostree does.",
@@ -81,7 +81,7 @@ struct GenerateDelta: ParsableCommand {
             can make from-scratch deltas about 1% smaller.
             """,
         valueName: "MiB"))
-    var xzDictSize: UInt32 = XZ.Settings.defaultDictionarySize >> 20
+    var xzDictSize = NumberArgument(integerLiteral: Int(XZ.Settings.defaultDictionarySize >> 20))
 
     @Flag(inversion: .prefixedNo, help: ArgumentHelp(
         "Replay the finished delta against the repository (as `deltagen verify` does) before publishing it.",
@@ -97,11 +97,11 @@ struct GenerateDelta: ParsableCommand {
     @Flag(name: [.customShort("n"), .customLong("if-not-exists")], help: "Do nothing if the repository already has this delta.")
     var ifNotExists = false
 
-    @Option(help: ArgumentHelp("Superblock timestamp in Unix seconds (default: TO's commit time).", valueName: "SECONDS"))
-    var timestamp: UInt64?
+    @Option(help: ArgumentHelp("Superblock timestamp in Unix seconds, 0–\(Int64.max) (default: TO's commit time).", valueName: "SECONDS"))
+    var timestamp: NumberArgument?
 
-    @Option(help: ArgumentHelp("Encode objects on N threads and compress up to N parts at once (default: the number of cores).", valueName: "N"))
-    var jobs: Int?
+    @Option(help: ArgumentHelp("Encode objects on N threads and compress up to N parts at once (1–256; default: the number of cores).", valueName: "N"))
+    var jobs: NumberArgument?
 
     @Option(help: ArgumentHelp(
         "Give up after this many seconds without progress (default 600; 0: never).",
@@ -118,10 +118,8 @@ struct GenerateDelta: ParsableCommand {
     func validate() throws {
         if empty && to != nil { throw ValidationError("Cannot specify both --empty and FROM") }
         if from == nil { throw ValidationError("TO revision must be specified") }
-        if maxChunkSize == 0 { throw ValidationError("--max-chunk-size must be at least 1") }
-        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        _ = try sizes()
         if !(0...86_400).contains(stallTimeout) { throw ValidationError("--stall-timeout must be between 0 and 86400 (seconds)") }
-        if !(1...64).contains(xzDictSize) { throw ValidationError("--xz-dict-size must be between 1 and 64 (MiB)") }
         if let filename, filename.isEmpty || filename.hasSuffix("/") {
             throw ValidationError("--filename must name a file, not a directory")
         }
@@ -136,16 +134,17 @@ struct GenerateDelta: ParsableCommand {
             let name = DeltaName(from: try fromRev.map { try resolve($0, in: repo, role: "FROM") },
                                  to: try resolve(toRev, in: repo, role: "TO"))
             var options = DeltaOptions()
-            options.minFallbackSize = minFallbackSize * 1_000_000
-            options.maxChunkSize = Int(clamping: maxChunkSize * 1_000_000)
+            let checked = try sizes()
+            options.minFallbackSize = checked.minFallback
+            options.maxChunkSize = checked.maxChunk
             options.inline = inline
             options.filename = filename
             options.ifNotExists = ifNotExists
-            options.timestamp = timestamp
-            if let jobs { options.jobs = jobs }
+            options.timestamp = checked.timestamp
+            if let jobs = checked.jobs { options.jobs = jobs }
             options.bsdiffEnabled = !(disableBsdiff || literalOnly)
             options.rollsumEnabled = !(disableRollsum || literalOnly)
-            options.maxBsdiffSize = maxBsdiffSize * 1_000_000
+            options.maxBsdiffSize = checked.maxBsdiff
             options.fallbackPolicy = fallbackPolicy
             options.verify = verify
             options.stallTimeout = stallTimeout > 0 ? stallTimeout : nil
@@ -153,7 +152,7 @@ struct GenerateDelta: ParsableCommand {
             if let printer { options.progress = { printer.handle($0) } }
             defer { printer?.finish() }
             options.xzSettings = XZ.Settings(preset: XZ.defaultPreset | (xzExtreme ? XZ.extremeFlag : 0),
-                                             dictionarySize: xzDictSize << 20)
+                                             dictionarySize: checked.xzDictMiB << 20)
 
             let report: DeltaReport
             do {
@@ -170,6 +169,20 @@ struct GenerateDelta: ParsableCommand {
                 printSummary(report)
             }
         }
+    }
+
+    /// The numeric options, each checked against the range its help states; sizes in bytes.
+    /// Every MB limit is at most Limits.maxMB, so its byte count fits in 64 bits.
+    private func sizes() throws -> (minFallback: UInt64, maxChunk: Int, maxBsdiff: UInt64, timestamp: UInt64?,
+                                    jobs: Int?, xzDictMiB: UInt32) {
+        let minFallback = try minFallbackSize.integer("--min-fallback-size", Limits.sizeMB, unit: "MB")
+        let maxChunk = try maxChunkSize.integer("--max-chunk-size", Limits.positiveSizeMB, unit: "MB")
+        let maxBsdiff = try maxBsdiffSize.integer("--max-bsdiff-size", Limits.sizeMB, unit: "MB")
+        let stamp = try timestamp?.integer("--timestamp", Limits.timestamp, unit: "seconds")
+        let jobs = try jobs?.integer("--jobs", Limits.jobs)
+        let dict = try xzDictSize.integer("--xz-dict-size", 1...64, unit: "MiB")
+        return (UInt64(minFallback) * 1_000_000, Int(maxChunk) * 1_000_000, UInt64(maxBsdiff) * 1_000_000,
+                stamp.map(UInt64.init), jobs.map(Int.init), UInt32(dict))
     }
 
     private func resolve(_ rev: String, in repo: Repository, role: String) throws -> Checksum {
