@@ -65,6 +65,17 @@ struct CIJob: ParsableCommand {
     @Option(help: ArgumentHelp("Only this pair of DELTAS (repeatable).", valueName: "FROM-TO"))
     var only: [String] = []
 
+    @Option(help: ArgumentHelp(
+        "Stop a tarball's download past this many MB (1–\(Limits.maxMB)).",
+        discussion: "Per tarball. The default is 4 times the size its HEAD request announced (at least 64 MB more), or 64,000 MB when no size was announced; a body longer than the size its GET announces is refused too.",
+        valueName: "MB"))
+    var maxDownloadSize: NumberArgument?
+
+    @Option(help: ArgumentHelp(
+        "Abandon a request that receives nothing for this many seconds (0–86400; 0: never).",
+        valueName: "SECONDS"))
+    var downloadStallTimeout: NumberArgument = 300
+
     @Option(help: ArgumentHelp("As for generate-delta (0–\(Limits.maxMB)).", valueName: "MB"))
     var minFallbackSize: NumberArgument = 4
 
@@ -76,6 +87,8 @@ struct CIJob: ParsableCommand {
 
     func validate() throws {
         _ = try parallel.integer("--parallel", Limits.parallel)
+        _ = try maxDownloadSize?.integer("--max-download-size", Limits.positiveSizeMB, unit: "MB")
+        _ = try downloadStallTimeout.integer("--download-stall-timeout", Limits.seconds, unit: "seconds")
         _ = try minFallbackSize.integer("--min-fallback-size", Limits.sizeMB, unit: "MB")
         _ = try maxChunkSize.integer("--max-chunk-size", Limits.positiveSizeMB, unit: "MB")
         _ = try jobs?.integer("--jobs", Limits.jobs)
@@ -97,10 +110,13 @@ struct CIJob: ParsableCommand {
                 throw CLIError("commit \(sources.remoteCommits[0].hex) has no tarball URL, and no --remote-url was given")
             }
 
+            // What a killed run left behind goes first, before anything new is fetched.
+            let stale = Scratch.removeStale(in: workdir)
+            if stale > 0 { FileHandle.standardError.write(Data("removed \(stale) download scratch directories left by killed runs\n".utf8)) }
             let repo = try Publishing.openOrCreate("\(workdir)/ostree_repo")
             let archiveDir = archive ?? "\(workdir)/archive"
-            let scratch = try Publishing.makeTemporaryDirectory(in: workdir, prefix: ".deltagen-fetch")
-            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            let scratch = try Scratch.create(in: workdir)
+            defer { Scratch.remove(scratch) }
 
             try fetch(sources, into: repo, scratch: scratch, headers: headers)
             let stats = try generate(requests, in: repo)
@@ -130,8 +146,10 @@ struct CIJob: ParsableCommand {
     private func fetch(_ sources: Sources, into repo: Repository, scratch: String, headers: [(String, String)]) throws {
         let missing = try sources.urls.filter { url in try sources.commits(from: url).contains { !(try repo.hasCommit($0)) } }
         if !missing.isEmpty {
-            let fetcher = TarballFetcher(headers: headers, parallel: Int(try parallel.integer("--parallel", Limits.parallel)),
-                                         directory: scratch)
+            let fetcher = TarballFetcher(
+                headers: headers, parallel: Int(try parallel.integer("--parallel", Limits.parallel)), directory: scratch,
+                maxDownloadSize: try maxDownloadSize.map { try $0.integer("--max-download-size", Limits.positiveSizeMB) * 1_000_000 },
+                stallTimeout: Double(try downloadStallTimeout.integer("--download-stall-timeout", Limits.seconds)))
             let total = try fetcher.check(missing)
             fetcher.log("fetching \(missing.count) tarballs, \(String(format: "%.1f", Double(total) / 1e6)) MB")
             let extracted = try fetcher.fetchAndExtract(missing)

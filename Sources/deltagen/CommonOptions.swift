@@ -67,3 +67,38 @@ func printJSON<T: Encodable>(_ value: T) throws {
     encoder.outputFormatting = [.sortedKeys]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
+
+/// strerror's text for `code`, lowercased: "permission denied".
+func posixReason(_ code: Int32) -> String { lowercasedFirst(String(cString: strerror(code))) }
+
+/// The reason inside a Foundation or POSIX error, as one short lowercase phrase
+/// ("permission denied", "not a directory"), for messages that name the path themselves.
+/// Any other error is described as it describes itself.
+func plainReason(_ error: Error) -> String {
+    let ns = error as NSError
+    func posix(_ code: Int) -> String { lowercasedFirst(String(cString: strerror(Int32(code)))) }
+    if ns.domain == NSPOSIXErrorDomain { return posix(ns.code) }
+    if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        return posix(underlying.code)
+    }
+    if ns.domain == NSCocoaErrorDomain {
+        switch CocoaError.Code(rawValue: ns.code) {
+        case .fileNoSuchFile, .fileReadNoSuchFile: return posix(Int(ENOENT))
+        case .fileReadNoPermission, .fileWriteNoPermission: return posix(Int(EACCES))
+        case .fileWriteFileExists: return posix(Int(EEXIST))
+        case .fileWriteVolumeReadOnly: return posix(Int(EROFS))
+        case .fileWriteOutOfSpace: return posix(Int(ENOSPC))
+        default: break
+        }
+    }
+    if ns.domain == NSCocoaErrorDomain || ns.domain == NSURLErrorDomain {
+        return lowercasedFirst(ns.localizedDescription.trimmed)
+    }
+    // deltagen's own errors (and GLib's) already read as a sentence.
+    return String(describing: error).trimmed
+}
+
+private func lowercasedFirst(_ s: String) -> String {
+    guard let first = s.first else { return s }
+    return first.lowercased() + s.dropFirst()
+}

@@ -7,17 +7,43 @@ import FoundationNetworking
 ///
 /// A tarball holds an OSTree repository either at its root or in one top-level directory
 /// (Foundries' builds use `ostree_repo/`). Any compression GNU tar recognises on its own
-/// works: gzip, bzip2, xz, zstd.
+/// works: gzip, bzip2, xz, zstd. Tarballs come from elsewhere and the job runs as root with
+/// secrets, so headers go only to the origin they were given for, and downloads are bounded
+/// in size and in idle time.
 final class TarballFetcher {
+    /// Redirects followed per request, as curl's default --max-redirs is far more generous
+    /// than a tarball server needs.
+    static let maxRedirects = 5
+    /// The download limit when neither --max-download-size nor a HEAD size is known: 64 GB.
+    static let unknownSizeLimit: Int64 = 64_000_000_000
+    /// With a size announced by HEAD, a download may reach this multiple of it (at least
+    /// 64 MB more), capped at `unknownSizeLimit`.
+    static let announcedMultiple: Int64 = 4
+
     let headers: [(String, String)]
     let parallel: Int
     let directory: String
+    /// Per tarball, in bytes; nil: `defaultLimit`.
+    let maxDownloadSize: Int64?
+    /// Seconds without a byte before a request is abandoned; 0: never.
+    let stallTimeout: Double
     private let lock = NSLock()
+    private var announced: [String: Int64] = [:]
 
-    init(headers: [(String, String)], parallel: Int, directory: String) {
+    init(headers: [(String, String)], parallel: Int, directory: String, maxDownloadSize: Int64? = nil,
+         stallTimeout: Double = 0) {
         self.headers = headers
         self.parallel = max(1, parallel)
         self.directory = directory
+        self.maxDownloadSize = maxDownloadSize
+        self.stallTimeout = stallTimeout
+    }
+
+    static func defaultLimit(announced: Int64?) -> Int64 {
+        guard let announced, announced > 0 else { return unknownSizeLimit }
+        let (product, overflow) = announced.multipliedReportingOverflow(by: announcedMultiple)
+        if overflow { return unknownSizeLimit }
+        return min(unknownSizeLimit, max(product, announced + 64_000_000))
     }
 
     /// Every URL must answer before anything is downloaded: a HEAD request with status 200 for
@@ -28,7 +54,7 @@ final class TarballFetcher {
         try parallelForEach(urls) { url in
             do {
                 let size = try self.probe(url)
-                self.lock.lock(); total += size; self.lock.unlock()
+                self.lock.lock(); total = total.addingReportingOverflow(size).overflow ? .max : total + size; self.lock.unlock()
             } catch {
                 self.lock.lock(); problems.append("\(url): \(error)"); self.lock.unlock()
             }
@@ -57,7 +83,7 @@ final class TarballFetcher {
             try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
             let tar = try run(["tar", "-xf", archive, "-C", target, "--no-same-owner"])
             guard tar.status == 0 else { throw CLIError("extracting \(url): \(tar.stderr.trimmed)") }
-            if archive != TarballFetcher.filePath(url) { try? FileManager.default.removeItem(atPath: archive) }
+            if archive != TarballFetcher.filePath(url) { unlink(archive) }
             let repo = try TarballFetcher.locateRepository(in: target, url: url)
             self.lock.lock(); repos[url] = repo; self.lock.unlock()
             self.log("[\(index + 1)/\(urls.count)] extracted \(url)")
@@ -65,14 +91,24 @@ final class TarballFetcher {
         return repos
     }
 
+    /// The path of a `file:///absolute` URL; nil for any other scheme.
     static func filePath(_ url: String) -> String? {
-        guard let u = URL(string: url), u.scheme == "file" else { return nil }
+        guard let u = URL(string: url), u.scheme?.lowercased() == "file" else { return nil }
         return u.path
     }
 
     static func validate(_ url: String) throws {
-        guard let u = URL(string: url), let scheme = u.scheme, ["http", "https", "file"].contains(scheme) else {
-            throw CLIError("unsupported tarball URL \(url): use http://, https:// or file://")
+        guard let u = URL(string: url), let scheme = u.scheme?.lowercased(), ["http", "https", "file"].contains(scheme) else {
+            throw CLIError("unsupported tarball URL \(url): use http://, https:// or file:///absolute/path")
+        }
+        if scheme == "file" {
+            // file://host/... names another machine and file:relative depends on the working
+            // directory; neither is what a CI deltas file means.
+            guard url.lowercased().hasPrefix("file:///"), (u.host ?? "").isEmpty, u.path.hasPrefix("/") else {
+                throw CLIError("unsupported tarball URL \(url): a file URL must be file:///absolute/path")
+            }
+        } else if (u.host ?? "").isEmpty {
+            throw CLIError("unsupported tarball URL \(url): no host")
         }
     }
 
@@ -94,44 +130,73 @@ final class TarballFetcher {
             }
             return (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0
         }
-        var request = URLRequest(url: URL(string: url)!)
-        request.httpMethod = "HEAD"
-        headers.forEach { request.setValue($1, forHTTPHeaderField: $0) }
-        let (response, error) = synchronous(request)
-        if let error { throw CLIError(error.localizedDescription) }
-        guard let http = response as? HTTPURLResponse else { throw CLIError("no HTTP response") }
+        let http = try follow(url, method: "HEAD", delegate: DownloadDelegate(handle: nil, limit: 0))
         guard http.statusCode == 200 else { throw CLIError("HTTP \(http.statusCode)") }
-        return max(0, http.expectedContentLength)
+        let size = max(0, http.expectedContentLength)
+        lock.lock(); announced[url] = size; lock.unlock()
+        return size
     }
 
-    private func synchronous(_ request: URLRequest) -> (URLResponse?, Error?) {
-        let session = URLSession(configuration: .ephemeral)
-        defer { session.finishTasksAndInvalidate() }
-        let done = DispatchSemaphore(value: 0)
-        let result = Locked<(URLResponse?, Error?)>((nil, nil))
-        session.dataTask(with: request) { _, response, error in
-            result.value = (response, error)
-            done.signal()
-        }.resume()
-        done.wait()
-        return result.value
+    /// The request for one hop. `--http-header`s are added only while `trusted`.
+    private func request(_ url: URL, method: String, trusted: Bool) -> URLRequest {
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        // The watchdog in DownloadDelegate.wait enforces the stall timeout with a clear
+        // message; URLSession's own idle timer is only a backstop behind it.
+        request.timeoutInterval = stallTimeout > 0 ? stallTimeout + 30 : 365 * 86_400
+        if trusted { headers.forEach { request.setValue($1, forHTTPHeaderField: $0) } }
+        return request
+    }
+
+    /// Sends `method` to `url` and follows up to `maxRedirects` redirects by hand, as curl
+    /// does without --location-trusted: the headers go only to the tarball URL's origin
+    /// (scheme, host and port), and once a hop leaves that origin they are not sent again,
+    /// even if a later hop comes back. Only http and https are followed.
+    private func follow(_ url: String, method: String, delegate: DownloadDelegate) throws -> HTTPURLResponse {
+        guard var current = URL(string: url) else { throw CLIError("invalid URL") }
+        let origin = Origin(current)
+        var trusted = true
+        for hop in 0...TarballFetcher.maxRedirects {
+            delegate.reset()
+            let session = URLSession(configuration: .ephemeral, delegate: delegate, delegateQueue: nil)
+            defer { session.finishTasksAndInvalidate() }
+            let task = session.dataTask(with: request(current, method: method, trusted: trusted))
+            task.resume()
+            delegate.wait(task: task, stallTimeout: stallTimeout)
+            if let error = delegate.failure { throw error }
+            guard let http = delegate.response else { throw CLIError("no HTTP response") }
+            guard [301, 302, 303, 307, 308].contains(http.statusCode) else { return http }
+            guard hop < TarballFetcher.maxRedirects else { break }
+            guard let location = http.value(forHTTPHeaderField: "Location"),
+                  let next = URL(string: location, relativeTo: current)?.absoluteURL else {
+                throw CLIError("HTTP \(http.statusCode) without a usable Location header")
+            }
+            guard let scheme = next.scheme?.lowercased(), ["http", "https"].contains(scheme), next.host != nil else {
+                throw CLIError("refusing a redirect to \(next.scheme ?? "a relative") URL: only http and https are followed")
+            }
+            if Origin(next) != origin { trusted = false }
+            current = next
+        }
+        throw CLIError("more than \(TarballFetcher.maxRedirects) redirects")
     }
 
     private func download(_ url: String, to path: String, label: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil),
-              let handle = FileHandle(forWritingAtPath: path) else { throw CLIError("cannot create \(path)") }
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw CLIError("cannot create \(path): \(String(cString: strerror(errno)))") }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         defer { try? handle.close() }
-        let delegate = DownloadDelegate(handle: handle) { [weak self] received, expected in
+        lock.lock(); let announcedSize = announced[url]; lock.unlock()
+        let limit = maxDownloadSize ?? TarballFetcher.defaultLimit(announced: announcedSize)
+        let delegate = DownloadDelegate(handle: handle, limit: limit) { [weak self] received, expected in
             self?.log("\(label) \(url): \(progressText(received, expected))")
         }
-        let session = URLSession(configuration: .ephemeral, delegate: delegate, delegateQueue: nil)
-        defer { session.finishTasksAndInvalidate() }
-        var request = URLRequest(url: URL(string: url)!)
-        headers.forEach { request.setValue($1, forHTTPHeaderField: $0) }
-        session.dataTask(with: request).resume()
-        delegate.done.wait()
-        if let status = delegate.status, status != 200 { throw CLIError("downloading \(url): HTTP \(status)") }
-        if let error = delegate.error { throw CLIError("downloading \(url): \(error.localizedDescription)") }
+        let http: HTTPURLResponse
+        do {
+            http = try follow(url, method: "GET", delegate: delegate)
+        } catch let e as CLIError {
+            throw CLIError("downloading \(url): \(e.description)")
+        }
+        if http.statusCode != 200 { throw CLIError("downloading \(url): HTTP \(http.statusCode)") }
         if delegate.expected > 0 && delegate.received != delegate.expected {
             throw CLIError("downloading \(url): got \(delegate.received) of \(delegate.expected) bytes")
         }
@@ -185,34 +250,111 @@ final class Locked<Value>: @unchecked Sendable {
     }
 }
 
-/// URLSession calls it on its own serial delegate queue, one callback at a time.
-private final class DownloadDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendable {
-    let handle: FileHandle
+/// A URL's origin: scheme, host and port, with the scheme's default port filled in.
+struct Origin: Equatable {
+    var scheme: String
+    var host: String
+    var port: Int
+
+    init(_ url: URL) {
+        scheme = url.scheme?.lowercased() ?? ""
+        host = url.host?.lowercased() ?? ""
+        port = url.port ?? (scheme == "https" ? 443 : scheme == "http" ? 80 : -1)
+    }
+}
+
+/// One request's outcome, filled in on URLSession's delegate queue and read by the waiting
+/// thread. URLSession never follows a redirect itself: `TarballFetcher.follow` does.
+final class DownloadDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+    /// Where a 200 body goes; nil for HEAD.
+    let handle: FileHandle?
+    /// Bytes a body may reach; 0: no limit.
+    let limit: Int64
     let onProgress: (Int64, Int64) -> Void
-    let done = DispatchSemaphore(value: 0)
-    var status: Int?
-    var error: Error?
-    var writeError: Error?
-    var expected: Int64 = -1
-    var received: Int64 = 0
+    private let lock = NSLock()
+    private var done = DispatchSemaphore(value: 0)
+    private var _response: HTTPURLResponse?
+    private var _failure: CLIError?
+    private var lastProgress = Date()
+    private(set) var expected: Int64 = -1
+    private(set) var received: Int64 = 0
     private var nextReport: Int64 = 0
 
-    init(handle: FileHandle, onProgress: @escaping (Int64, Int64) -> Void) {
+    init(handle: FileHandle?, limit: Int64, onProgress: @escaping (Int64, Int64) -> Void = { _, _ in }) {
         self.handle = handle
+        self.limit = limit
         self.onProgress = onProgress
+    }
+
+    var response: HTTPURLResponse? { lock.lock(); defer { lock.unlock() }; return _response }
+    var failure: CLIError? { lock.lock(); defer { lock.unlock() }; return _failure }
+
+    /// Ready for the next hop of a redirect chain, with the body file emptied.
+    func reset() {
+        lock.lock(); defer { lock.unlock() }
+        done = DispatchSemaphore(value: 0)
+        _response = nil
+        _failure = nil
+        lastProgress = Date()
+        expected = -1
+        received = 0
+        if let handle { try? handle.truncate(atOffset: 0) }
+    }
+
+    private func fail(_ message: String) {
+        lock.lock(); if _failure == nil { _failure = CLIError(message) }; lock.unlock()
+    }
+
+    /// Waits for the task to end, and cancels it once nothing arrived for `stallTimeout` seconds.
+    func wait(task: URLSessionTask, stallTimeout: Double) {
+        lock.lock(); let done = self.done; lock.unlock()
+        while done.wait(timeout: .now() + .milliseconds(200)) == .timedOut {
+            guard stallTimeout > 0 else { continue }
+            lock.lock(); let idle = Date().timeIntervalSince(lastProgress); lock.unlock()
+            if idle > stallTimeout {
+                fail("no data for \(Int(stallTimeout)) seconds (--download-stall-timeout)")
+                task.cancel()
+            }
+        }
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                    newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
+        completionHandler(nil)
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
                     completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
-        status = (response as? HTTPURLResponse)?.statusCode
+        let http = response as? HTTPURLResponse
+        lock.lock()
+        _response = http
+        lastProgress = Date()
+        lock.unlock()
+        guard let http, http.statusCode == 200, handle != nil else {
+            // HEAD, a redirect or an error status: no body is wanted.
+            completionHandler(.cancel)
+            return
+        }
         expected = response.expectedContentLength
+        if limit > 0 && expected > limit {
+            fail("the server announces \(expected) bytes, more than the limit of \(limit) bytes (--max-download-size)")
+            completionHandler(.cancel)
+            return
+        }
         nextReport = expected > 0 ? expected / 4 : 64 << 20
-        completionHandler(status == 200 ? .allow : .cancel)
+        completionHandler(.allow)
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        lock.lock(); lastProgress = Date(); lock.unlock()
+        guard let handle else { return }
+        if limit > 0 && received + Int64(data.count) > limit {
+            fail("stopped at the limit of \(limit) bytes (--max-download-size)")
+            dataTask.cancel()
+            return
+        }
         do { try handle.write(contentsOf: data) } catch {
-            writeError = error
+            fail("writing the download: \(plainReason(error))")
             dataTask.cancel()
             return
         }
@@ -224,9 +366,31 @@ private final class DownloadDelegate: NSObject, URLSessionDataDelegate, @uncheck
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
-        // A cancel for a non-200 status is ours; the status says what went wrong.
-        if status == 200 { self.error = writeError ?? error }
+        // Our own cancel (HEAD, a redirect, an error status) is not a failure.
+        if let error {
+            let wanted = handle != nil && response?.statusCode == 200
+            if wanted || response == nil { fail(urlErrorText(error)) }
+        }
+        lock.lock(); let done = self.done; lock.unlock()
         done.signal()
+    }
+}
+
+/// A URLSession error as a short phrase; FoundationNetworking's own text is only a code.
+private func urlErrorText(_ error: Error) -> String {
+    guard let e = error as? URLError else { return plainReason(error) }
+    switch e.code {
+    case .cannotConnectToHost: return "connection refused"
+    case .cannotFindHost, .dnsLookupFailed: return "cannot resolve the host name"
+    case .timedOut: return "timed out"
+    case .networkConnectionLost: return "the connection was lost"
+    case .notConnectedToInternet: return "no network"
+    case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
+         .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot, .clientCertificateRejected:
+        return "TLS connection failed (certificate or handshake)"
+    case .badServerResponse: return "bad response from the server"
+    case .cancelled: return "cancelled"
+    default: return "network error \(e.code.rawValue)"
     }
 }
 

@@ -16,7 +16,8 @@ final class NumericOptionTests: XCTestCase {
             "--stall-timeout": ["0"],
         ]),
         ("ci-job", ["--deltas", "/nonexistent/deltas.json"], [
-            "--parallel": [], "--min-fallback-size": ["0"], "--max-chunk-size": [], "--jobs": [],
+            "--parallel": [], "--max-download-size": [], "--download-stall-timeout": ["0"],
+            "--min-fallback-size": ["0"], "--max-chunk-size": [], "--jobs": [],
         ]),
         ("bench-parts", ["--repo", "/nonexistent/deltagen-repo", "a", "b"], [
             "--chunk-sizes": [], "--rtt-ms": ["0"], "--bandwidth-mbit": [], "--concurrency": [],
