@@ -6,10 +6,11 @@ import FoundationNetworking
 /// Checks, downloads and unpacks repo tarballs for `ci-job`.
 ///
 /// A tarball holds an OSTree repository either at its root or in one top-level directory
-/// (Foundries' builds use `ostree_repo/`). Any compression GNU tar recognises on its own
-/// works: gzip, bzip2, xz, zstd. Tarballs come from elsewhere and the job runs as root with
-/// secrets, so headers go only to the origin they were given for, and downloads are bounded
-/// in size and in idle time.
+/// (Foundries' builds use `ostree_repo/`). gzip, bzip2, xz and zstd compression are recognised
+/// by libarchive. Tarballs come from elsewhere and the job runs as root with secrets, so:
+/// headers go only to the origin they were given for, downloads are bounded in size and in
+/// idle time, and extraction refuses anything but plain files, directories and links that
+/// stay inside the repository (`SafeExtractor`).
 final class TarballFetcher {
     /// Redirects followed per request, as curl's default --max-redirs is far more generous
     /// than a tarball server needs.
@@ -80,9 +81,11 @@ final class TarballFetcher {
                 try self.download(url, to: archive, label: "[\(index + 1)/\(urls.count)]")
             }
             let target = "\(self.directory)/repo-\(index)"
-            try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
-            let tar = try run(["tar", "-xf", archive, "-C", target, "--no-same-owner"])
-            guard tar.status == 0 else { throw CLIError("extracting \(url): \(tar.stderr.trimmed)") }
+            do {
+                try SafeExtractor.extract(archive, into: target)
+            } catch let e as CLIError {
+                throw CLIError("extracting \(url): \(e.description)")
+            }
             if archive != TarballFetcher.filePath(url) { unlink(archive) }
             let repo = try TarballFetcher.locateRepository(in: target, url: url)
             self.lock.lock(); repos[url] = repo; self.lock.unlock()
@@ -112,14 +115,43 @@ final class TarballFetcher {
         }
     }
 
-    /// The repository is the extraction root, or its only top-level directory.
+    /// The repository is the extraction root, or its only top-level directory; either must
+    /// have passed `SafeExtractor.checkRepository`.
     static func locateRepository(in root: String, url: String) throws -> String {
         let fm = FileManager.default
-        func isRepo(_ p: String) -> Bool { fm.fileExists(atPath: p + "/config") && fm.fileExists(atPath: p + "/objects") }
-        if isRepo(root) { return root }
-        let entries = (try? fm.contentsOfDirectory(atPath: root))?.filter { !$0.hasPrefix(".") } ?? []
-        if entries.count == 1, isRepo(root + "/" + entries[0]) { return root + "/" + entries[0] }
-        throw CLIError("\(url) holds no OSTree repository at its root or in a single top-level directory")
+        func isDirectory(_ p: String) -> Bool {
+            var st = stat()
+            return lstat(p, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR
+        }
+        // Links are not followed here: checkRepository refuses a linked config or objects
+        // with its own message.
+        func isRepo(_ p: String) -> Bool {
+            var st = stat()
+            return isDirectory(p) && lstat(p + "/config", &st) == 0 && lstat(p + "/objects", &st) == 0
+        }
+        var candidate: String?
+        if isRepo(root) {
+            candidate = root
+        } else {
+            let entries = (try? fm.contentsOfDirectory(atPath: root))?.filter { !$0.hasPrefix(".") } ?? []
+            if entries.count == 1 {
+                let only = root + "/" + entries[0]
+                var st = stat()
+                if lstat(only, &st) == 0, st.st_mode & S_IFMT == S_IFLNK {
+                    throw CLIError("extracting \(url): the top-level entry \(entries[0]) is a symlink; refusing it as the repository")
+                }
+                if isRepo(only) { candidate = only }
+            }
+        }
+        guard let candidate else {
+            throw CLIError("\(url) holds no OSTree repository at its root or in a single top-level directory")
+        }
+        do {
+            try SafeExtractor.checkRepository(candidate, extractionRoot: root)
+        } catch let e as CLIError {
+            throw CLIError("extracting \(url): \(e.description)")
+        }
+        return candidate
     }
 
     private func probe(_ url: String) throws -> Int64 {
@@ -398,26 +430,6 @@ private func progressText(_ received: Int64, _ expected: Int64) -> String {
     func mb(_ n: Int64) -> String { String(format: "%.1f MB", Double(n) / 1e6) }
     guard expected > 0 else { return mb(received) }
     return "\(received * 100 / expected)% (\(mb(received)) of \(mb(expected)))"
-}
-
-struct ProcessResult {
-    var status: Int32
-    var stderr: String
-}
-
-/// Runs a helper program (tar) with its stderr captured for the error message.
-func run(_ arguments: [String]) throws -> ProcessResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let err = Pipe()
-    process.standardError = err
-    process.standardOutput = FileHandle.nullDevice
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let data = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return ProcessResult(status: process.terminationStatus, stderr: String(decoding: data, as: UTF8.self))
 }
 
 extension String {
