@@ -99,7 +99,7 @@ struct BenchParts: ParsableCommand {
                 do {
                     _ = try DeltaGenerator(repo: repo, options: options).generate(name)
                 } catch {
-                    throw CLIError("generating \(name) with --max-chunk-size \(size): \(error)")
+                    throw CLIError("generating \(name) with --max-chunk-size \(size): \(plainReason(error))")
                 }
                 let d = try DeltaLocation(superblockPath: options.filename!).inspect()
                 let superblock = ((try? FileManager.default.attributesOfItem(atPath: options.filename!))?[.size] as? UInt64) ?? 0
@@ -119,7 +119,7 @@ struct BenchParts: ParsableCommand {
                 let chart = BenchReport.svg(rows: rows, objectPull: pull, model: model,
                                             title: "Static delta \(name.from!.hex.prefix(10))… → \(name.to.hex.prefix(10))…")
                 do { try Publishing.writeAtomically(Data(chart.utf8), to: svg) } catch {
-                    throw CLIError("writing \(svg): \(error)")
+                    throw CLIError("writing \(svg): \(plainReason(error))")
                 }
             }
             if json {

@@ -201,7 +201,7 @@ struct CIJob: ParsableCommand {
             do {
                 report = try generator.generate(name)
             } catch {
-                throw CLIError("generating \(name): \(error)")
+                throw CLIError("generating \(name): \(plainReason(error))")
             }
             // generate() verified the delta before publishing it; this reads its totals.
             guard let inspection = try? location.inspect() else {

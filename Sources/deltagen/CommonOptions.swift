@@ -14,18 +14,33 @@ struct RepoOptions: ParsableArguments {
 
     func open() throws -> Repository {
         if let repo {
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: repo, isDirectory: &isDir) else {
-                throw CLIError("repository \(repo) does not exist")
-            }
-            guard isDir.boolValue, FileManager.default.fileExists(atPath: repo + "/config") else {
-                throw CLIError("\(repo) is not an OSTree repository (no config file)")
-            }
+            try RepoOptions.checkReadable(repo)
         }
         do {
             return try Repository(path: repo)
         } catch let e as GLibError {
-            throw CLIError("opening repository \(repo ?? "(default)"): \(e.message)")
+            let shown = repo ?? "(default)"
+            if e.message.contains("Permission denied") { throw CLIError("cannot open repository \(shown): permission denied") }
+            throw CLIError("opening repository \(shown): \(e.message)")
+        }
+    }
+
+    /// A missing path, a file, a directory without `config` and an unreadable repository each
+    /// get their own message; libostree would call all of them "not a repository".
+    static func checkReadable(_ repo: String) throws {
+        var st = stat()
+        if stat(repo, &st) != 0 {
+            if errno == ENOENT || errno == ENOTDIR { throw CLIError("repository \(repo) does not exist") }
+            throw CLIError("cannot open repository \(repo): \(posixReason(errno))")
+        }
+        guard st.st_mode & S_IFMT == S_IFDIR else { throw CLIError("\(repo) is not an OSTree repository (not a directory)") }
+        if access(repo, R_OK | X_OK) != 0 { throw CLIError("cannot open repository \(repo): \(posixReason(errno))") }
+        if stat(repo + "/config", &st) != 0 {
+            if errno == ENOENT { throw CLIError("\(repo) is not an OSTree repository (no config file)") }
+            throw CLIError("cannot open repository \(repo): \(posixReason(errno))")
+        }
+        if access(repo + "/config", R_OK) != 0 {
+            throw CLIError("cannot open repository \(repo): \(posixReason(errno)) (reading \(repo)/config)")
         }
     }
 }
