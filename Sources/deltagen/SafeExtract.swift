@@ -13,8 +13,18 @@ import Foundation
 ///   resolve inside the repository; nothing is ever written through a symlink;
 /// - the repository itself, and its `config`, `objects`, `tmp`, `refs` and `deltas`, are not
 ///   links (`checkRepository`).
+/// - at most `limit(forArchiveOfSize:)` bytes of file data in all, so that a small tarball
+///   cannot fill the disk.
 /// Owners, permission bits beyond the umask, xattrs, ACLs and file flags are not restored.
 enum SafeExtractor {
+    /// File data a tarball may unpack to: 100 times its own size, at least 256 MB and at most
+    /// 64 GB. A repository's objects are zlib-compressed already, so a real repo tarball
+    /// unpacks to about its own size.
+    static func limit(forArchiveOfSize size: Int64) -> Int64 {
+        let (product, overflow) = max(0, size).multipliedReportingOverflow(by: 100)
+        return min(64_000_000_000, max(256_000_000, overflow ? .max : product))
+    }
+
     /// S_ISUID | S_ISGID (libarchive's AE_IF* modes are Linux's S_IF* values).
     private static let setIDBits: mode_t = 0o6000
 
@@ -36,6 +46,9 @@ enum SafeExtractor {
         guard archive_read_open_filename(reader, archivePath, 1 << 16) == ARCHIVE_OK else {
             throw CLIError("not a readable tarball: \(message(reader))")
         }
+        var archiveStat = stat()
+        let budget = limit(forArchiveOfSize: stat(archivePath, &archiveStat) == 0 ? Int64(archiveStat.st_size) : 0)
+        var written: Int64 = 0
         guard let writer = archive_write_disk_new() else { throw CLIError("libarchive: out of memory") }
         defer { archive_write_free(writer) }
         archive_write_disk_set_options(writer, ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT)
@@ -95,8 +108,11 @@ enum SafeExtractor {
             guard archive_write_header(writer, entry) == ARCHIVE_OK else {
                 throw CLIError("writing \(shown): \(message(writer))")
             }
+            if archive_entry_size(entry) > budget - written {
+                throw CLIError("\(shown) would unpack past \(budget) bytes, 100 times the tarball's size; refusing the tarball")
+            }
             if archive_entry_size(entry) > 0 {
-                try copyData(from: reader, to: writer, name: shown)
+                try copyData(from: reader, to: writer, name: shown, written: &written, budget: budget)
             }
             guard archive_write_finish_entry(writer) == ARCHIVE_OK else {
                 throw CLIError("writing \(shown): \(message(writer))")
@@ -180,7 +196,8 @@ enum SafeExtractor {
         return true
     }
 
-    private static func copyData(from reader: OpaquePointer, to writer: OpaquePointer, name: String) throws {
+    private static func copyData(from reader: OpaquePointer, to writer: OpaquePointer, name: String,
+                                 written: inout Int64, budget: Int64) throws {
         var buffer: UnsafeRawPointer?
         var size = 0
         var offset: la_int64_t = 0
@@ -189,6 +206,10 @@ enum SafeExtractor {
             if status == ARCHIVE_EOF { return }
             guard status == ARCHIVE_OK || status == ARCHIVE_WARN else {
                 throw CLIError("reading \(name): \(message(reader))")
+            }
+            written += Int64(size)
+            if written > budget {
+                throw CLIError("\(name) would unpack past \(budget) bytes, 100 times the tarball's size; refusing the tarball")
             }
             guard archive_write_data_block(writer, buffer, size, offset) == ARCHIVE_OK else {
                 throw CLIError("writing \(name): \(message(writer))")

@@ -22,12 +22,20 @@ final class HostileTarballTests: XCTestCase {
             if c["kind"] in ("chr", "blk"):
                 info.devmajor, info.devminor = 1, 3
             data = c.get("data", "").encode()
-            info.size = len(data) if c["kind"] == "file" else 0
-            return info, (io.BytesIO(data) if info.size else None)
+            zeros = c.get("zeros", 0)
+            info.size = (len(data) + zeros) if c["kind"] == "file" else 0
+            stream = Zeros(zeros) if zeros else io.BytesIO(data)
+            return info, (stream if info.size else None)
+        class Zeros(io.RawIOBase):
+            def __init__(self, n): self.left = n
+            def readable(self): return True
+            def readinto(self, b):
+                n = min(len(b), self.left); b[:n] = bytes(n); self.left -= n; return n
         replaced = {c["name"]: c for c in changes if c.get("replace")}
         moves = [(c["name"], os.path.join(os.path.dirname(c["name"]), c["target"])) for c in changes if c.get("move")]
-        with tarfile.open(src) as tin, tarfile.open(dst, "w", format=tarfile.GNU_FORMAT) as tout:
-            for m in tin.getmembers():
+        with tarfile.open(dst, "w:gz" if dst.endswith(".gz") else "w", format=tarfile.GNU_FORMAT) as tout:
+            tin = tarfile.open(src) if src != "-" else None
+            for m in (tin.getmembers() if tin else []):
                 name = m.name.rstrip("/")
                 for old, new in moves:
                     if name == old or name.startswith(old + "/"):
@@ -48,15 +56,17 @@ final class HostileTarballTests: XCTestCase {
         var target: String?
         var mode: String?
         var data: String?
+        var zeros: Int?
         var replace: Bool?
         var move: Bool?
     }
 
-    private func tarball(_ changes: [Change], in dir: String, name: String) throws -> String {
+    private func tarball(_ changes: [Change], in dir: String, name: String, gzip: Bool = false,
+                         base: Bool = true) throws -> String {
         let tarballs = try FleetTarballs.shared()
-        let output = "\(dir)/\(name).tar"
+        let output = "\(dir)/\(name).tar\(gzip ? ".gz" : "")"
         let json = String(decoding: try JSONEncoder().encode(changes), as: UTF8.self)
-        try Harness.check(["python3", "-c", HostileTarballTests.craft, "\(tarballs.dir)/v2.tar", output, json])
+        try Harness.check(["python3", "-c", HostileTarballTests.craft, base ? "\(tarballs.dir)/v2.tar" : "-", output, json])
         return output
     }
 
@@ -154,5 +164,22 @@ final class HostileTarballTests: XCTestCase {
         try Fleet.write(Fleet.deltasFile(to: (t.v2, "file://" + path), froms: []), to: dir + "/d.json")
         let r = try Harness.run([Harness.deltagen, "ci-job", "--deltas", dir + "/d.json", "--workdir", dir + "/w"])
         XCTAssertEqual(r.status, 0, r.stderr)
+    }
+
+    /// 300 MB of zeros gzip to 300 kB: a small tarball must not fill the disk.
+    func testATarballThatUnpacksFarBeyondItsSizeIsRefused() throws {
+        let t = try FleetTarballs.shared().repo
+        let dir = try Harness.makeTemporaryDirectory()
+        let path = try tarball([Change(name: "ostree_repo/config", kind: "file", data: "[core]\nmode=archive-z2\n"),
+                                Change(name: "ostree_repo/objects/zz.filez", kind: "file", zeros: 300_000_000)],
+                               in: dir, name: "bomb", gzip: true, base: false)
+        XCTAssertLessThan(try Fleet.fileSize(path), 2_000_000)
+        try Fleet.write(Fleet.deltasFile(to: (t.v2, "file://" + path), froms: []), to: dir + "/d.json")
+        let r = try Harness.run([Harness.deltagen, "ci-job", "--deltas", dir + "/d.json", "--workdir", dir + "/w"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error: ") }
+        XCTAssertEqual(errors.count, 1, r.stderr)
+        XCTAssertTrue(errors.first?.contains("ostree_repo/objects/zz.filez would unpack past 256000000 bytes") == true, r.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/w").filter { $0.hasPrefix(".deltagen") }, [])
     }
 }
