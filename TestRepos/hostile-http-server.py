@@ -3,6 +3,7 @@
 
 Serves files from --directory (HEAD and GET) and these hostile paths:
   /redirect?to=URL   302 to URL
+  /r/PATH            302 to --redirect-base followed by /PATH (a whole remote moved)
   /endless           HEAD announces 10^12 bytes; GET sends zeros with no length, until the
                      client goes away or 4 GB were sent
   /trickle           GET announces 100 MB, sends 1 MB, then 1 kB a second for up to 120 s
@@ -43,9 +44,10 @@ class Handler(SimpleHTTPRequestHandler):
     def hostile(self, head):
         path, _, query = self.path.partition("?")
         try:
-            if path == "/redirect":
+            if path == "/redirect" or (path.startswith("/r/") and args.redirect_base):
                 self.send_response(302)
-                self.send_header("Location", query[len("to="):])
+                target = query[len("to="):] if path == "/redirect" else args.redirect_base + self.path[2:]
+                self.send_header("Location", target)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
             elif path == "/endless":
@@ -87,6 +89,7 @@ def main():
     p.add_argument("--directory", default=".")
     p.add_argument("--log", required=True)
     p.add_argument("--lifetime", type=float, default=600)
+    p.add_argument("--redirect-base", default="")
     args = p.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True

@@ -166,10 +166,20 @@ struct CIJob: ParsableCommand {
         let remote = try sources.remoteCommits.filter { !(try repo.hasCommit($0)) }
         if let remoteUrl, !remote.isEmpty {
             FileHandle.standardError.write(Data("pulling \(remote.count) commits from \(remoteUrl)\n".utf8))
+            // libostree would send the headers on across redirects to any host; with headers,
+            // an http(s) remote is pulled through OriginProxy, which keeps them at its origin.
+            var proxy: OriginProxy?
+            if !headers.isEmpty, let scheme = URL(string: remoteUrl)?.scheme?.lowercased(), ["http", "https"].contains(scheme) {
+                proxy = try OriginProxy(remote: remoteUrl, fetcher: TarballFetcher(
+                    headers: headers, parallel: 1, directory: workdir,
+                    maxDownloadSize: try maxDownloadSize.map { try $0.integer("--max-download-size", Limits.positiveSizeMB) * 1_000_000 },
+                    stallTimeout: Double(try downloadStallTimeout.integer("--download-stall-timeout", Limits.seconds))))
+            }
+            defer { proxy?.stop() }
             do {
-                try repo.pull(fromURL: remoteUrl, commits: remote, headers: headers)
+                try repo.pull(fromURL: proxy?.localURL ?? remoteUrl, commits: remote, headers: proxy == nil ? headers : [])
             } catch let e as GLibError {
-                throw CLIError("pulling from \(remoteUrl): \(e.message)")
+                throw CLIError("pulling from \(remoteUrl): \(proxy?.unproxied(e.message) ?? e.message)")
             }
         }
         for commit in sources.allCommits where !(try repo.hasCommit(commit)) {

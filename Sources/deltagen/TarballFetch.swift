@@ -184,7 +184,7 @@ final class TarballFetcher {
     /// does without --location-trusted: the headers go only to the tarball URL's origin
     /// (scheme, host and port), and once a hop leaves that origin they are not sent again,
     /// even if a later hop comes back. Only http and https are followed.
-    private func follow(_ url: String, method: String, delegate: DownloadDelegate) throws -> HTTPURLResponse {
+    func follow(_ url: String, method: String, delegate: DownloadDelegate) throws -> HTTPURLResponse {
         guard var current = URL(string: url) else { throw CLIError("invalid URL") }
         let origin = Origin(current)
         var trusted = true
@@ -193,6 +193,7 @@ final class TarballFetcher {
             let session = URLSession(configuration: .ephemeral, delegate: delegate, delegateQueue: nil)
             defer { session.finishTasksAndInvalidate() }
             let task = session.dataTask(with: request(current, method: method, trusted: trusted))
+            delegate.begin(task)
             task.resume()
             delegate.wait(task: task, stallTimeout: stallTimeout)
             if let error = delegate.failure { throw error }
@@ -303,6 +304,9 @@ final class DownloadDelegate: NSObject, URLSessionDataDelegate, @unchecked Senda
     /// Bytes a body may reach; 0: no limit.
     let limit: Int64
     let onProgress: (Int64, Int64) -> Void
+    /// Called with a 200 response before its first body byte is written (the proxy writes
+    /// its own response head there).
+    var onResponse: ((HTTPURLResponse) throws -> Void)?
     private let lock = NSLock()
     private var done = DispatchSemaphore(value: 0)
     private var _response: HTTPURLResponse?
@@ -311,6 +315,11 @@ final class DownloadDelegate: NSObject, URLSessionDataDelegate, @unchecked Senda
     private(set) var expected: Int64 = -1
     private(set) var received: Int64 = 0
     private var nextReport: Int64 = 0
+    /// Set once a 200 body is allowed; bytes of any other response (a redirect's or an
+    /// error page, which URLSession may deliver before our cancel lands) are dropped.
+    private var accepting = false
+    /// The task of the current hop; late callbacks of an earlier hop's task are ignored.
+    private var current: URLSessionTask?
 
     init(handle: FileHandle?, limit: Int64, onProgress: @escaping (Int64, Int64) -> Void = { _, _ in }) {
         self.handle = handle
@@ -330,7 +339,17 @@ final class DownloadDelegate: NSObject, URLSessionDataDelegate, @unchecked Senda
         lastProgress = Date()
         expected = -1
         received = 0
+        accepting = false
         if let handle { try? handle.truncate(atOffset: 0) }
+    }
+
+    func begin(_ task: URLSessionTask) {
+        lock.lock(); current = task; lock.unlock()
+    }
+
+    private func isCurrent(_ task: URLSessionTask) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        return current === task
     }
 
     private func fail(_ message: String) {
@@ -355,31 +374,50 @@ final class DownloadDelegate: NSObject, URLSessionDataDelegate, @unchecked Senda
         completionHandler(nil)
     }
 
+    // Each callback below first drops anything from a task other than the current hop's.
+
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
                     completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
+        guard isCurrent(dataTask) else { completionHandler(.cancel); return }
         let http = response as? HTTPURLResponse
         lock.lock()
         _response = http
         lastProgress = Date()
         lock.unlock()
         guard let http, http.statusCode == 200, handle != nil else {
-            // HEAD, a redirect or an error status: no body is wanted.
+            // HEAD, a redirect or an error status: no body is wanted. FoundationNetworking
+            // may go on receiving after a .cancel disposition, so the task is cancelled too.
             completionHandler(.cancel)
+            dataTask.cancel()
             return
         }
         expected = response.expectedContentLength
         if limit > 0 && expected > limit {
             fail("the server announces \(expected) bytes, more than the limit of \(limit) bytes (--max-download-size)")
             completionHandler(.cancel)
+            dataTask.cancel()
             return
         }
         nextReport = expected > 0 ? expected / 4 : 64 << 20
+        if let onResponse {
+            do { try onResponse(http) } catch {
+                fail("writing the response: \(plainReason(error))")
+                completionHandler(.cancel)
+                dataTask.cancel()
+                return
+            }
+        }
+        accepting = true
         completionHandler(.allow)
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        guard isCurrent(dataTask) else { return }
         lock.lock(); lastProgress = Date(); lock.unlock()
-        guard let handle else { return }
+        guard let handle, accepting else {
+            if handle != nil { dataTask.cancel() }
+            return
+        }
         if limit > 0 && received + Int64(data.count) > limit {
             fail("stopped at the limit of \(limit) bytes (--max-download-size)")
             dataTask.cancel()
@@ -398,6 +436,7 @@ final class DownloadDelegate: NSObject, URLSessionDataDelegate, @unchecked Senda
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
+        guard isCurrent(task) else { return }
         // Our own cancel (HEAD, a redirect, an error status) is not a failure.
         if let error {
             let wanted = handle != nil && response?.statusCode == 200

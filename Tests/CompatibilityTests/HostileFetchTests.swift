@@ -8,12 +8,13 @@ final class HostileHTTPServer {
     let logPath: String
     private let process = Process()
 
-    init(directory: String) throws {
+    init(directory: String, redirectBase: String? = nil) throws {
         logPath = try Harness.makeTemporaryDirectory() + "/requests.jsonl"
         FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-u", Harness.packageRoot + "/TestRepos/hostile-http-server.py",
                              "--directory", directory, "--log", logPath, "--lifetime", "300"]
+            + (redirectBase.map { ["--redirect-base", $0] } ?? [])
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
@@ -111,6 +112,30 @@ final class HostileFetchTests: XCTestCase {
             assertOneErrorLine(refused, needle)
         }
         XCTAssertEqual(scratchLeft(work), [])
+    }
+
+    /// libostree's own pull would send the header on across a redirect; the pull from
+    /// --remote-url goes through OriginProxy, which keeps it at the remote's origin.
+    func testRemotePullKeepsHeadersAtItsOrigin() throws {
+        let tarballs = try FleetTarballs.shared()
+        let t = tarballs.repo
+        let moved = try HostileHTTPServer(directory: t.path)
+        let remote = try HostileHTTPServer(directory: try Harness.makeTemporaryDirectory(), redirectBase: "http://127.0.0.1:\(moved.port)")
+        let work = try Harness.makeTemporaryDirectory()
+        let token = "token-\(UUID().uuidString)"
+        let r = try job(work, Fleet.deltasFile(to: (t.v3, tarballs.fileURL("v3")), froms: [(t.v1, nil)]),
+                        ["--remote-url", remote.url + "r", "--http-header", "OSF-TOKEN=\(token)"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("\(t.v1)-\(t.v3)"), r.stdout)
+        let atRemote = remote.requests()
+        XCTAssertFalse(atRemote.isEmpty)
+        XCTAssertTrue(atRemote.allSatisfy { $0.headers["osf-token"] == token }, "the remote's own origin gets the header")
+        let atMoved = moved.requests()
+        XCTAssertTrue(atMoved.contains { $0.path.hasSuffix(".commit") }, "the pull went through the redirect")
+        for request in atMoved {
+            XCTAssertNil(request.headers["osf-token"], "\(request.method) \(request.path) on another origin got the header")
+        }
+        XCTAssertFalse(r.stderr.contains("127.0.0.1:\(moved.port)") && r.stderr.contains("error"), r.stderr)
     }
 
     func testEndlessBodyStopsAtTheLimitAndAStallIsAbandoned() throws {
