@@ -106,6 +106,7 @@ struct CIJob: ParsableCommand {
             requests = try select(requests)
             let sources = Sources(requests)
             try sources.urls.forEach(TarballFetcher.validate)
+            if let remoteUrl { try TarballFetcher.validate(remoteUrl, what: "--remote-url") }
             if !sources.remoteCommits.isEmpty && remoteUrl == nil {
                 throw CLIError("commit \(sources.remoteCommits[0].hex) has no tarball URL, and no --remote-url was given")
             }

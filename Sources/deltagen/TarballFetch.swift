@@ -101,17 +101,22 @@ final class TarballFetcher {
     }
 
     static func validate(_ url: String) throws {
+        try validate(url, what: "tarball URL")
+    }
+
+    /// http(s) with a host, or file:///absolute. `what` names the URL in the message.
+    static func validate(_ url: String, what: String) throws {
         guard let u = URL(string: url), let scheme = u.scheme?.lowercased(), ["http", "https", "file"].contains(scheme) else {
-            throw CLIError("unsupported tarball URL \(url): use http://, https:// or file:///absolute/path")
+            throw CLIError("unsupported \(what) \(url): use http://, https:// or file:///absolute/path")
         }
         if scheme == "file" {
             // file://host/... names another machine and file:relative depends on the working
             // directory; neither is what a CI deltas file means.
             guard url.lowercased().hasPrefix("file:///"), (u.host ?? "").isEmpty, u.path.hasPrefix("/") else {
-                throw CLIError("unsupported tarball URL \(url): a file URL must be file:///absolute/path")
+                throw CLIError("unsupported \(what) \(url): a file URL must be file:///absolute/path")
             }
         } else if (u.host ?? "").isEmpty {
-            throw CLIError("unsupported tarball URL \(url): no host")
+            throw CLIError("unsupported \(what) \(url): no host")
         }
     }
 

@@ -83,5 +83,14 @@ final class MessageTests: XCTestCase {
         }
         r = try job("http:///v.tar", workdir: dir + "/w")
         XCTAssertEqual(r.stderr, "error: unsupported tarball URL http:///v.tar: no host\n")
+        // --remote-url follows the same rule.
+        try Fleet.write(Fleet.deltasFile(to: (hex, ""), froms: []), to: dir + "/remote.json")
+        for url in ["file://host/repo", "file:repo", "ftp://127.0.0.1/repo"] {
+            r = try Harness.run([Harness.deltagen, "ci-job", "--deltas", dir + "/remote.json", "--workdir", dir + "/w",
+                                 "--remote-url", url])
+            XCTAssertEqual(r.status, 1, url)
+            XCTAssertTrue(r.stderr.hasPrefix("error: unsupported --remote-url \(url): "), r.stderr)
+            XCTAssertEqual(r.stderr.filter { $0 == "\n" }.count, 1, r.stderr)
+        }
     }
 }
