@@ -20,6 +20,9 @@ let package = Package(
         // Suffix arrays for the bsdiff encoder.
         .systemLibrary(name: "CDivSufSort", pkgConfig: "libdivsufsort64",
                        providers: [.apt(["libdivsufsort-dev"])]),
+        // Repo tarballs for ci-job: read entry by entry so each one is checked before it is written.
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive",
+                       providers: [.apt(["libarchive-dev"])]),
         // Header-only wrappers for Linux calls Swift's Glibc module lacks (renameat2).
         .systemLibrary(name: "CLinuxShim"),
 
@@ -32,7 +35,7 @@ let package = Package(
         // Fleet side: targets.json and status files -> commit pairs; CI deltas file; delta-stats.
         .target(name: "DeltaPlanning", dependencies: ["DeltaFormat"]),
         .executableTarget(name: "deltagen", dependencies: [
-            "DeltaCompiler", "DeltaFormat", "DeltaPlanning", "OSTreeRepo",
+            "DeltaCompiler", "DeltaFormat", "DeltaPlanning", "OSTreeRepo", "CArchive",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -5,7 +5,8 @@ set -euo pipefail
 packages=(
   ostree libostree-dev libglib2.0-dev liblzma-dev libdivsufsort-dev pkg-config  # build, stock CLI
   attr openssl python3 util-linux diffutils                   # test repos, HTTP server, setpriv
-  tar bzip2 xz-utils libcurl4                                          # ci-job: repo tarballs, FoundationNetworking
+  libarchive-dev libcurl4                                     # ci-job: repo tarballs, FoundationNetworking
+  tar bzip2 xz-utils                                          # tests: repo tarballs, the xz bomb
   time bc                                                     # Scripts/bench.sh: peak RSS, CPU sums
 )
 if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi

@@ -1,9 +1,5 @@
 #ifndef DELTAGEN_CLINUXSHIM_H
 #define DELTAGEN_CLINUXSHIM_H
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE  /* sched_getaffinity and CPU_COUNT */
-#endif
-#include <sched.h>
 /* Linux calls that Swift's Glibc module does not export. Header-only: nothing to link. */
 #include <fcntl.h>
 #include <malloc.h>
@@ -30,12 +26,15 @@ static inline int deltagen_map_large_allocations(size_t threshold) {
     return mallopt(M_MMAP_THRESHOLD, (int)threshold);
 }
 
-/* CPUs in the calling thread's affinity mask (taskset, a container's cpuset), or -1. The
-   mask type and its count are macros Swift does not import. */
+/* CPUs in the calling thread's affinity mask (taskset, a container's cpuset), or -1. Through
+   the raw system call: glibc's wrapper and CPU_COUNT need _GNU_SOURCE, which would give this
+   module other definitions of system types than Swift's Glibc module has. */
 static inline int deltagen_affinity_count(void) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
-    return CPU_COUNT(&set);
+    unsigned long mask[1024 / (8 * sizeof(unsigned long))] = {0};
+    long bytes = syscall(SYS_sched_getaffinity, 0, sizeof mask, mask);
+    if (bytes <= 0) return -1;
+    int count = 0;
+    for (long i = 0; i < bytes / (long)sizeof(unsigned long); i++) count += __builtin_popcountl(mask[i]);
+    return count;
 }
 #endif

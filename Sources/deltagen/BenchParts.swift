@@ -38,23 +38,23 @@ struct BenchParts: ParsableCommand {
     @Argument(help: ArgumentHelp("The commit to delta to.", valueName: "TO"))
     var to: String
 
-    @Option(help: ArgumentHelp("Comma-separated part size limits to try, in MB.", valueName: "MB,MB,…"))
+    @Option(help: ArgumentHelp("Comma-separated part size limits to try, in MB (each 0.000001–\(Limits.maxMB)).", valueName: "MB,MB,…"))
     var chunkSizes: String = "8,16,32,64"
 
-    @Option(help: ArgumentHelp("Round-trip time of the modelled link, in milliseconds.", valueName: "MS"))
-    var rttMs: Double = 50
+    @Option(help: ArgumentHelp("Round-trip time of the modelled link, in milliseconds (0–3600000).", valueName: "MS"))
+    var rttMs: NumberArgument = 50
 
-    @Option(help: ArgumentHelp("Bandwidth of the modelled link, in Mbit/s.", valueName: "MBIT"))
-    var bandwidthMbit: Double = 20
+    @Option(help: ArgumentHelp("Bandwidth of the modelled link, in Mbit/s (0.001–10000000).", valueName: "MBIT"))
+    var bandwidthMbit: NumberArgument = 20
 
-    @Option(help: ArgumentHelp("Requests the modelled client keeps in flight.", valueName: "N"))
-    var concurrency: Int = 8
+    @Option(help: ArgumentHelp("Requests the modelled client keeps in flight (1–1024).", valueName: "N"))
+    var concurrency: NumberArgument = 8
 
-    @Option(help: ArgumentHelp("As for generate-delta.", valueName: "MB"))
-    var minFallbackSize: UInt64 = 4
+    @Option(help: ArgumentHelp("As for generate-delta (0–\(Limits.maxMB)).", valueName: "MB"))
+    var minFallbackSize: NumberArgument = 4
 
-    @Option(help: ArgumentHelp("Encode objects on N threads and compress up to N parts at once (default: the number of cores).", valueName: "N"))
-    var jobs: Int?
+    @Option(help: ArgumentHelp("Encode objects on N threads and compress up to N parts at once (1–256; default: the number of cores).", valueName: "N"))
+    var jobs: NumberArgument?
 
     @Option(help: ArgumentHelp("Write a chart of bytes and modelled time to FILE.", valueName: "FILE"))
     var svg: String?
@@ -63,10 +63,18 @@ struct BenchParts: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if rttMs < 0 { throw ValidationError("--rtt-ms cannot be negative") }
-        if bandwidthMbit <= 0 { throw ValidationError("--bandwidth-mbit must be positive") }
-        if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
-        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        _ = try numbers()
+        _ = try parseSizes()
+    }
+
+    /// The numeric options, each checked against the range its help states.
+    private func numbers() throws -> (rttMs: Double, bandwidthMbit: Double, concurrency: Int, minFallback: UInt64, jobs: Int?) {
+        let rtt = try rttMs.real("--rtt-ms", 0...3_600_000, unit: "ms")
+        let bandwidth = try bandwidthMbit.real("--bandwidth-mbit", 0.001...10_000_000, unit: "Mbit/s")
+        let concurrency = try concurrency.integer("--concurrency", 1...1024)
+        let minFallback = try minFallbackSize.integer("--min-fallback-size", Limits.sizeMB, unit: "MB")
+        let jobs = try jobs?.integer("--jobs", Limits.jobs)
+        return (rtt, bandwidth, Int(concurrency), UInt64(minFallback) * 1_000_000, jobs.map(Int.init))
     }
 
     func run() throws {
@@ -74,22 +82,24 @@ struct BenchParts: ParsableCommand {
             let sizes = try parseSizes()
             let repo = try repoOptions.open()
             let name = DeltaName(from: try resolve(from, in: repo, role: "FROM"), to: try resolve(to, in: repo, role: "TO"))
-            let model = DownloadModel(rttMs: rttMs, bandwidthMbit: bandwidthMbit, concurrency: concurrency)
+            let n = try numbers()
+            let model = DownloadModel(rttMs: n.rttMs, bandwidthMbit: n.bandwidthMbit, concurrency: n.concurrency)
             let scratch = try Publishing.makeTemporaryDirectory(in: NSTemporaryDirectory(), prefix: "deltagen-bench")
             defer { try? FileManager.default.removeItem(atPath: scratch) }
 
             var rows: [BenchRow] = []
             for (i, size) in sizes.enumerated() {
                 var options = DeltaOptions()
-                options.maxChunkSize = Int(size * 1_000_000)
-                options.minFallbackSize = minFallbackSize * 1_000_000
+                // parseSizes keeps each size within Limits.maxMB, so this cannot overflow.
+                options.maxChunkSize = max(1, Int(size * 1_000_000))
+                options.minFallbackSize = n.minFallback
                 options.filename = "\(scratch)/\(i)/superblock"
-                if let jobs { options.jobs = jobs }
+                if let jobs = n.jobs { options.jobs = jobs }
                 try FileManager.default.createDirectory(atPath: "\(scratch)/\(i)", withIntermediateDirectories: true)
                 do {
                     _ = try DeltaGenerator(repo: repo, options: options).generate(name)
                 } catch {
-                    throw CLIError("generating \(name) with --max-chunk-size \(size): \(error)")
+                    throw CLIError("generating \(name) with --max-chunk-size \(size): \(plainReason(error))")
                 }
                 let d = try DeltaLocation(superblockPath: options.filename!).inspect()
                 let superblock = ((try? FileManager.default.attributesOfItem(atPath: options.filename!))?[.size] as? UInt64) ?? 0
@@ -109,7 +119,7 @@ struct BenchParts: ParsableCommand {
                 let chart = BenchReport.svg(rows: rows, objectPull: pull, model: model,
                                             title: "Static delta \(name.from!.hex.prefix(10))… → \(name.to.hex.prefix(10))…")
                 do { try Publishing.writeAtomically(Data(chart.utf8), to: svg) } catch {
-                    throw CLIError("writing \(svg): \(error)")
+                    throw CLIError("writing \(svg): \(plainReason(error))")
                 }
             }
             if json {
@@ -126,8 +136,10 @@ struct BenchParts: ParsableCommand {
         let sizes = chunkSizes.split(separator: ",", omittingEmptySubsequences: false).map {
             Double($0.trimmingCharacters(in: .whitespaces))
         }
-        guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) * 1_000_000 >= 1 && $0!.isFinite }) else {
-            throw CLIError("--chunk-sizes \(chunkSizes): expected positive sizes in MB, separated by commas")
+        let range = 0.000001...Double(Limits.maxMB)
+        guard !sizes.isEmpty, sizes.allSatisfy({ $0.map { $0.isFinite && range.contains($0) } ?? false }) else {
+            let shown = chunkSizes.count > 40 ? String(chunkSizes.prefix(40)) + "…" : chunkSizes
+            throw ValidationError("--chunk-sizes must be sizes from 0.000001 to \(Limits.maxMB) MB, separated by commas, not \(shown)")
         }
         return sizes.map { $0! }
     }

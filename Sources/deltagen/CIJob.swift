@@ -59,25 +59,39 @@ struct CIJob: ParsableCommand {
         "Send this header with every HTTP request (repeatable), e.g. OSF-TOKEN=…", valueName: "NAME=VALUE"))
     var httpHeaders: [String] = []
 
-    @Option(help: ArgumentHelp("Download up to N tarballs at once.", valueName: "N"))
-    var parallel: Int = 4
+    @Option(help: ArgumentHelp("Download up to N tarballs at once (1–64).", valueName: "N"))
+    var parallel: NumberArgument = 4
 
     @Option(help: ArgumentHelp("Only this pair of DELTAS (repeatable).", valueName: "FROM-TO"))
     var only: [String] = []
 
-    @Option(help: ArgumentHelp("As for generate-delta.", valueName: "MB"))
-    var minFallbackSize: UInt64 = 4
+    @Option(help: ArgumentHelp(
+        "Stop a tarball's download past this many MB (1–\(Limits.maxMB)).",
+        discussion: "Per tarball. The default is 4 times the size its HEAD request announced (at least 64 MB more), or 64,000 MB when no size was announced; a body longer than the size its GET announces is refused too.",
+        valueName: "MB"))
+    var maxDownloadSize: NumberArgument?
 
-    @Option(help: ArgumentHelp("As for generate-delta.", valueName: "MB"))
-    var maxChunkSize: UInt64 = 32
+    @Option(help: ArgumentHelp(
+        "Abandon a request that receives nothing for this many seconds (0–86400; 0: never).",
+        valueName: "SECONDS"))
+    var downloadStallTimeout: NumberArgument = 300
 
-    @Option(help: ArgumentHelp("Encode objects on N threads and compress up to N parts at once (default: the number of cores).", valueName: "N"))
-    var jobs: Int?
+    @Option(help: ArgumentHelp("As for generate-delta (0–\(Limits.maxMB)).", valueName: "MB"))
+    var minFallbackSize: NumberArgument = 4
+
+    @Option(help: ArgumentHelp("As for generate-delta (1–\(Limits.maxMB)).", valueName: "MB"))
+    var maxChunkSize: NumberArgument = 32
+
+    @Option(help: ArgumentHelp("Encode objects on N threads and compress up to N parts at once (1–256; default: the number of cores).", valueName: "N"))
+    var jobs: NumberArgument?
 
     func validate() throws {
-        if parallel < 1 { throw ValidationError("--parallel must be at least 1") }
-        if maxChunkSize == 0 { throw ValidationError("--max-chunk-size must be at least 1") }
-        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        _ = try parallel.integer("--parallel", Limits.parallel)
+        _ = try maxDownloadSize?.integer("--max-download-size", Limits.positiveSizeMB, unit: "MB")
+        _ = try downloadStallTimeout.integer("--download-stall-timeout", Limits.seconds, unit: "seconds")
+        _ = try minFallbackSize.integer("--min-fallback-size", Limits.sizeMB, unit: "MB")
+        _ = try maxChunkSize.integer("--max-chunk-size", Limits.positiveSizeMB, unit: "MB")
+        _ = try jobs?.integer("--jobs", Limits.jobs)
     }
 
     func run() throws {
@@ -92,14 +106,18 @@ struct CIJob: ParsableCommand {
             requests = try select(requests)
             let sources = Sources(requests)
             try sources.urls.forEach(TarballFetcher.validate)
+            if let remoteUrl { try TarballFetcher.validate(remoteUrl, what: "--remote-url") }
             if !sources.remoteCommits.isEmpty && remoteUrl == nil {
                 throw CLIError("commit \(sources.remoteCommits[0].hex) has no tarball URL, and no --remote-url was given")
             }
 
+            // What a killed run left behind goes first, before anything new is fetched.
+            let stale = Scratch.removeStale(in: workdir)
+            if stale > 0 { FileHandle.standardError.write(Data("removed \(stale) download scratch directories left by killed runs\n".utf8)) }
             let repo = try Publishing.openOrCreate("\(workdir)/ostree_repo")
             let archiveDir = archive ?? "\(workdir)/archive"
-            let scratch = try Publishing.makeTemporaryDirectory(in: workdir, prefix: ".deltagen-fetch")
-            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            let scratch = try Scratch.create(in: workdir)
+            defer { Scratch.remove(scratch) }
 
             try fetch(sources, into: repo, scratch: scratch, headers: headers)
             let stats = try generate(requests, in: repo)
@@ -129,7 +147,10 @@ struct CIJob: ParsableCommand {
     private func fetch(_ sources: Sources, into repo: Repository, scratch: String, headers: [(String, String)]) throws {
         let missing = try sources.urls.filter { url in try sources.commits(from: url).contains { !(try repo.hasCommit($0)) } }
         if !missing.isEmpty {
-            let fetcher = TarballFetcher(headers: headers, parallel: parallel, directory: scratch)
+            let fetcher = TarballFetcher(
+                headers: headers, parallel: Int(try parallel.integer("--parallel", Limits.parallel)), directory: scratch,
+                maxDownloadSize: try maxDownloadSize.map { try $0.integer("--max-download-size", Limits.positiveSizeMB) * 1_000_000 },
+                stallTimeout: Double(try downloadStallTimeout.integer("--download-stall-timeout", Limits.seconds)))
             let total = try fetcher.check(missing)
             fetcher.log("fetching \(missing.count) tarballs, \(String(format: "%.1f", Double(total) / 1e6)) MB")
             let extracted = try fetcher.fetchAndExtract(missing)
@@ -146,10 +167,20 @@ struct CIJob: ParsableCommand {
         let remote = try sources.remoteCommits.filter { !(try repo.hasCommit($0)) }
         if let remoteUrl, !remote.isEmpty {
             FileHandle.standardError.write(Data("pulling \(remote.count) commits from \(remoteUrl)\n".utf8))
+            // libostree would send the headers on across redirects to any host; with headers,
+            // an http(s) remote is pulled through OriginProxy, which keeps them at its origin.
+            var proxy: OriginProxy?
+            if !headers.isEmpty, let scheme = URL(string: remoteUrl)?.scheme?.lowercased(), ["http", "https"].contains(scheme) {
+                proxy = try OriginProxy(remote: remoteUrl, fetcher: TarballFetcher(
+                    headers: headers, parallel: 1, directory: workdir,
+                    maxDownloadSize: try maxDownloadSize.map { try $0.integer("--max-download-size", Limits.positiveSizeMB) * 1_000_000 },
+                    stallTimeout: Double(try downloadStallTimeout.integer("--download-stall-timeout", Limits.seconds))))
+            }
+            defer { proxy?.stop() }
             do {
-                try repo.pull(fromURL: remoteUrl, commits: remote, headers: headers)
+                try repo.pull(fromURL: proxy?.localURL ?? remoteUrl, commits: remote, headers: proxy == nil ? headers : [])
             } catch let e as GLibError {
-                throw CLIError("pulling from \(remoteUrl): \(e.message)")
+                throw CLIError("pulling from \(remoteUrl): \(proxy?.unproxied(e.message) ?? e.message)")
             }
         }
         for commit in sources.allCommits where !(try repo.hasCommit(commit)) {
@@ -159,9 +190,10 @@ struct CIJob: ParsableCommand {
 
     private func generate(_ requests: [DeltaRequest], in repo: Repository) throws -> DeltaStats {
         var options = DeltaOptions()
-        options.minFallbackSize = minFallbackSize * 1_000_000
-        options.maxChunkSize = Int(clamping: maxChunkSize * 1_000_000)
-        if let jobs { options.jobs = jobs }
+        // validate() keeps each size within Limits.maxMB, so the byte counts fit.
+        options.minFallbackSize = UInt64(try minFallbackSize.integer("--min-fallback-size", Limits.sizeMB)) * 1_000_000
+        options.maxChunkSize = Int(try maxChunkSize.integer("--max-chunk-size", Limits.positiveSizeMB)) * 1_000_000
+        if let jobs { options.jobs = Int(try jobs.integer("--jobs", Limits.jobs)) }
         let generator = DeltaGenerator(repo: repo, options: options)
         var stats = DeltaStats()
         let names = requests.flatMap(\.names)
@@ -180,7 +212,7 @@ struct CIJob: ParsableCommand {
             do {
                 report = try generator.generate(name)
             } catch {
-                throw CLIError("generating \(name): \(error)")
+                throw CLIError("generating \(name): \(plainReason(error))")
             }
             // generate() verified the delta before publishing it; this reads its totals.
             guard let inspection = try? location.inspect() else {

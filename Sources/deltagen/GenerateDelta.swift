@@ -39,14 +39,14 @@ struct GenerateDelta: ParsableCommand {
     @Flag(help: "Generate a from-scratch delta containing all of TO.")
     var empty = false
 
-    @Option(help: ArgumentHelp("New files whose object is larger than this many MB become fallbacks; 0 disables fallbacks.", valueName: "MB"))
-    var minFallbackSize: UInt64 = 4
+    @Option(help: ArgumentHelp("New files whose object is larger than this many MB become fallbacks; 0 disables fallbacks (0–\(Limits.maxMB)).", valueName: "MB"))
+    var minFallbackSize: NumberArgument = 4
 
     @Option(help: ArgumentHelp(
-        "Target uncompressed size of a part, in MB.",
+        "Target uncompressed size of a part, in MB (1–\(Limits.maxMB)).",
         discussion: "A new part starts before an object whose size would take the part past this. Sizes are the objects' own, known before encoding, so a part of patches can end up a few percent larger, as ostree's parts do.",
         valueName: "MB"))
-    var maxChunkSize: UInt64 = 32
+    var maxChunkSize: NumberArgument = 32
 
     @Flag(help: "Never encode modified files with bsdiff.")
     var disableBsdiff = false
@@ -59,8 +59,8 @@ struct GenerateDelta: ParsableCommand {
         discussion: "ostree can apply bsdiff and rollsum ops only into bare and bare-user repositories; an archive-mode client aborts on them."))
     var literalOnly = false
 
-    @Option(help: ArgumentHelp("Try bsdiff only when old plus new size is at most this many MB.", valueName: "MB"))
-    var maxBsdiffSize: UInt64 = 128
+    @Option(help: ArgumentHelp("Try bsdiff only when old plus new size is at most this many MB (0–\(Limits.maxMB)).", valueName: "MB"))
+    var maxBsdiffSize: NumberArgument = 128
 
     @Option(help: ArgumentHelp(
         "What to do with new files above --min-fallback-size: 'auto' ships one in a part when xz makes it clearly smaller than the zlib object a client would fetch, 'always' makes every one a fallback as ostree does.",
@@ -81,7 +81,7 @@ struct GenerateDelta: ParsableCommand {
             can make from-scratch deltas about 1% smaller.
             """,
         valueName: "MiB"))
-    var xzDictSize: UInt32 = XZ.Settings.defaultDictionarySize >> 20
+    var xzDictSize = NumberArgument(integerLiteral: Int(XZ.Settings.defaultDictionarySize >> 20))
 
     @Flag(inversion: .prefixedNo, help: ArgumentHelp(
         "Replay the finished delta against the repository (as `deltagen verify` does) before publishing it.",
@@ -97,23 +97,23 @@ struct GenerateDelta: ParsableCommand {
     @Flag(name: [.customShort("n"), .customLong("if-not-exists")], help: "Do nothing if the repository already has this delta.")
     var ifNotExists = false
 
-    @Option(help: ArgumentHelp("Superblock timestamp in Unix seconds (default: TO's commit time).", valueName: "SECONDS"))
-    var timestamp: UInt64?
+    @Option(help: ArgumentHelp("Superblock timestamp in Unix seconds, 0–\(Int64.max) (default: TO's commit time).", valueName: "SECONDS"))
+    var timestamp: NumberArgument?
 
-    @Option(help: ArgumentHelp("Encode objects on N threads and compress up to N parts at once (default: the number of cores).", valueName: "N"))
-    var jobs: Int?
+    @Option(help: ArgumentHelp("Encode objects on N threads and compress up to N parts at once (1–256; default: the number of cores).", valueName: "N"))
+    var jobs: NumberArgument?
 
     @Option(help: ArgumentHelp(
-        "Keep peak memory under this many MB (default: the cgroup's memory.max, if any).",
+        "Keep peak memory under this many MB, from 1 to 9223372036854 (default: the cgroup's memory.max, if any).",
         discussion: "deltagen computes what it needs from its settings and the sizes of the files it will diff (docs/design.md, \"Memory\"), runs fewer jobs if that is needed to fit, and says so. If even one job would not fit, it stops before encoding with one line. Fewer jobs never change the delta's bytes.",
         valueName: "MB"))
-    var memoryLimit: UInt64?
+    var memoryLimit: NumberArgument?
 
     @Option(help: ArgumentHelp(
-        "Give up after this many seconds without progress (default 600; 0: never).",
+        "Give up after this many seconds without progress, from 0 to 86400 (default 600; 0: never).",
         discussion: "Progress is any object encoded or slice of a part compressed. The longest single step, one bsdiff of at most --max-bsdiff-size, takes a minute or two, so only a run that is truly stuck reaches the limit. It then prints one line naming the stage, publishes nothing, and exits 1.",
         valueName: "SECONDS"))
-    var stallTimeout: Double = DeltaOptions.defaultStallTimeout
+    var stallTimeout: NumberArgument = 600
 
     @Flag(help: "Print the summary as one JSON object.")
     var json = false
@@ -124,13 +124,7 @@ struct GenerateDelta: ParsableCommand {
     func validate() throws {
         if empty && to != nil { throw ValidationError("Cannot specify both --empty and FROM") }
         if from == nil { throw ValidationError("TO revision must be specified") }
-        if maxChunkSize == 0 { throw ValidationError("--max-chunk-size must be at least 1") }
-        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
-        if let memoryLimit, !(1...1_000_000_000).contains(memoryLimit) {
-            throw ValidationError("--memory-limit must be between 1 and 1000000000 (MB)")
-        }
-        if !(0...86_400).contains(stallTimeout) { throw ValidationError("--stall-timeout must be between 0 and 86400 (seconds)") }
-        if !(1...64).contains(xzDictSize) { throw ValidationError("--xz-dict-size must be between 1 and 64 (MiB)") }
+        _ = try sizes()
         if let filename, filename.isEmpty || filename.hasSuffix("/") {
             throw ValidationError("--filename must name a file, not a directory")
         }
@@ -145,25 +139,26 @@ struct GenerateDelta: ParsableCommand {
             let name = DeltaName(from: try fromRev.map { try resolve($0, in: repo, role: "FROM") },
                                  to: try resolve(toRev, in: repo, role: "TO"))
             var options = DeltaOptions()
-            options.minFallbackSize = minFallbackSize * 1_000_000
-            options.maxChunkSize = Int(clamping: maxChunkSize * 1_000_000)
+            let checked = try sizes()
+            options.minFallbackSize = checked.minFallback
+            options.maxChunkSize = checked.maxChunk
             options.inline = inline
             options.filename = filename
             options.ifNotExists = ifNotExists
-            options.timestamp = timestamp
-            if let jobs { options.jobs = jobs }
+            options.timestamp = checked.timestamp
+            if let jobs = checked.jobs { options.jobs = jobs }
             options.bsdiffEnabled = !(disableBsdiff || literalOnly)
             options.rollsumEnabled = !(disableRollsum || literalOnly)
-            options.maxBsdiffSize = maxBsdiffSize * 1_000_000
+            options.maxBsdiffSize = checked.maxBsdiff
             options.fallbackPolicy = fallbackPolicy
             options.verify = verify
-            options.stallTimeout = stallTimeout > 0 ? stallTimeout : nil
-            options.memoryLimit = memoryLimit.map { $0 * 1_000_000 }
+            options.stallTimeout = checked.stallTimeout > 0 ? checked.stallTimeout : nil
+            options.memoryLimit = checked.memoryLimit
             let printer = quiet ? nil : ProgressPrinter()
             if let printer { options.progress = { printer.handle($0) } }
             defer { printer?.finish() }
             options.xzSettings = XZ.Settings(preset: XZ.defaultPreset | (xzExtreme ? XZ.extremeFlag : 0),
-                                             dictionarySize: xzDictSize << 20)
+                                             dictionarySize: checked.xzDictMiB << 20)
 
             let report: DeltaReport
             do {
@@ -180,6 +175,22 @@ struct GenerateDelta: ParsableCommand {
                 printSummary(report)
             }
         }
+    }
+
+    /// The numeric options, each checked against the range its help states; sizes in bytes.
+    /// Every MB limit is at most Limits.maxMB, so its byte count fits in 64 bits.
+    private func sizes() throws -> (minFallback: UInt64, maxChunk: Int, maxBsdiff: UInt64, timestamp: UInt64?,
+                                    jobs: Int?, xzDictMiB: UInt32, stallTimeout: Double, memoryLimit: UInt64?) {
+        let minFallback = try minFallbackSize.integer("--min-fallback-size", Limits.sizeMB, unit: "MB")
+        let maxChunk = try maxChunkSize.integer("--max-chunk-size", Limits.positiveSizeMB, unit: "MB")
+        let maxBsdiff = try maxBsdiffSize.integer("--max-bsdiff-size", Limits.sizeMB, unit: "MB")
+        let stamp = try timestamp?.integer("--timestamp", Limits.timestamp, unit: "seconds")
+        let jobs = try jobs?.integer("--jobs", Limits.jobs)
+        let dict = try xzDictSize.integer("--xz-dict-size", 1...64, unit: "MiB")
+        let stall = try stallTimeout.real("--stall-timeout", 0...86_400, unit: "seconds")
+        let memory = try memoryLimit?.integer("--memory-limit", Limits.positiveSizeMB, unit: "MB")
+        return (UInt64(minFallback) * 1_000_000, Int(maxChunk) * 1_000_000, UInt64(maxBsdiff) * 1_000_000,
+                stamp.map(UInt64.init), jobs.map(Int.init), UInt32(dict), stall, memory.map { UInt64($0) * 1_000_000 })
     }
 
     private func resolve(_ rev: String, in repo: Repository, role: String) throws -> Checksum {

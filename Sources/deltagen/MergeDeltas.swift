@@ -47,7 +47,7 @@ struct MergeDeltas: ParsableCommand {
                     let location = DeltaLocation(superblockPath: "\(source)/superblock")
                     let inspection: DeltaInspection
                     do { inspection = try location.inspect() } catch {
-                        throw CLIError("delta \(name) in \(dir) does not read back: \(error)")
+                        throw CLIError("delta \(name) in \(dir) does not read back: \(plainReason(error))")
                     }
                     guard inspection.superblock.name == name else {
                         throw CLIError("\(source) holds delta \(inspection.superblock.name), not the \(name) its path names")
@@ -88,7 +88,11 @@ struct MergeDeltas: ParsableCommand {
         }
         let root = fm.fileExists(atPath: dir + "/deltas") ? dir + "/deltas" : dir
         var result: [(DeltaName, String)] = []
-        for prefix in try fm.contentsOfDirectory(atPath: root).sorted() where prefix.count == 2 {
+        let prefixes: [String]
+        do { prefixes = try fm.contentsOfDirectory(atPath: root).sorted() } catch {
+            throw CLIError("cannot read \(root): \(plainReason(error))")
+        }
+        for prefix in prefixes where prefix.count == 2 {
             let sub = "\(root)/\(prefix)"
             for rest in (try? fm.contentsOfDirectory(atPath: sub).sorted()) ?? [] {
                 guard let name = DeltaName(deltasSubpath: "\(prefix)/\(rest)"),
@@ -116,7 +120,11 @@ struct MergeDeltas: ParsableCommand {
         for path in [prefixDir, dir] where kind(path) != S_IFDIR {
             throw CLIError("\(path) is a symlink or not a directory; a delta must be a plain directory")
         }
-        for entry in try FileManager.default.contentsOfDirectory(atPath: dir).sorted() {
+        let entries: [String]
+        do { entries = try FileManager.default.contentsOfDirectory(atPath: dir).sorted() } catch {
+            throw CLIError("cannot read \(dir): \(plainReason(error))")
+        }
+        for entry in entries {
             let isPart = entry.allSatisfy { $0.isASCII && $0.isNumber } && Int(entry).map(String.init) == entry
             guard entry == "superblock" || isPart else {
                 throw CLIError("\(dir)/\(entry) is not a superblock or part file; refusing to merge \(dir)")
@@ -152,15 +160,20 @@ struct MergeDeltas: ParsableCommand {
         } catch let e as CLIError {
             throw e
         } catch {
-            throw CLIError("copying \(source) to \(destination): \(error.localizedDescription)")
+            throw CLIError("copying \(source) to \(destination): \(plainReason(error))")
         }
         return true
     }
 
     static func sameFiles(_ a: String, _ b: String) throws -> Bool {
         let fm = FileManager.default
-        let names = try fm.contentsOfDirectory(atPath: a).sorted()
-        guard names == (try fm.contentsOfDirectory(atPath: b).sorted()) else { return false }
+        func list(_ dir: String) throws -> [String] {
+            do { return try fm.contentsOfDirectory(atPath: dir).sorted() } catch {
+                throw CLIError("cannot read \(dir): \(plainReason(error))")
+            }
+        }
+        let names = try list(a)
+        guard names == (try list(b)) else { return false }
         return names.allSatisfy { fm.contentsEqual(atPath: "\(a)/\($0)", andPath: "\(b)/\($0)") }
     }
 }

@@ -143,7 +143,7 @@ func readInput(_ path: String, limit: Int = 256 << 20) throws -> Data {
     } catch let e as CLIError {
         throw e
     } catch {
-        throw CLIError("cannot read \(path): \(error.localizedDescription)")
+        throw CLIError("cannot read \(path): \(plainReason(error))")
     }
     return data
 }

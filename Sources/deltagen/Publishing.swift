@@ -25,6 +25,13 @@ enum Publishing {
     /// keeps the earlier ones; a file that cannot be read stops the job instead of being
     /// overwritten.
     static func mergedStats(_ fresh: DeltaStats, archive: String) throws -> [(to: Checksum, path: String, bytes: [UInt8])] {
+        // An --archive that cannot become a directory is found now, before anything is published.
+        var st = stat()
+        if lstat(archive, &st) == 0, st.st_mode & S_IFMT != S_IFDIR {
+            if stat(archive, &st) != 0 || st.st_mode & S_IFMT != S_IFDIR {
+                throw CLIError("the stats directory \(archive) exists and is not a directory")
+            }
+        }
         var files: [(Checksum, String, [UInt8])] = []
         for to in fresh.entries.keys.sorted() {
             let path = "\(archive)/\(to.hex).json"
@@ -40,7 +47,7 @@ enum Publishing {
 
     /// Writes each stats file atomically (temp file, fsync, rename) and prints its reference.
     static func writeStats(_ files: [(to: Checksum, path: String, bytes: [UInt8])], archive: String) throws {
-        try FileManager.default.createDirectory(atPath: archive, withIntermediateDirectories: true)
+        try createDirectory(archive, what: "the stats directory")
         for file in files {
             try writeAtomically(Data(file.bytes), to: file.path)
             let ref = DeltaStats.reference(for: file.bytes)
@@ -66,8 +73,8 @@ enum Publishing {
 
     static func writeAtomically(_ data: Data, to path: String) throws {
         let tmp = path + ".tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: tmp, contents: data) else {
-            throw CLIError("cannot write \(tmp)")
+        do { try data.write(to: URL(fileURLWithPath: tmp)) } catch {
+            throw CLIError("cannot write \(tmp): \(plainReason(error))")
         }
         let fd = open(tmp, O_RDONLY)
         if fd >= 0 { _ = fsync(fd); close(fd) }
@@ -80,7 +87,7 @@ enum Publishing {
 
     /// A new private directory under `parent`.
     static func makeTemporaryDirectory(in parent: String, prefix: String) throws -> String {
-        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        try createDirectory(parent, what: "the directory")
         var template = Array("\(parent)/\(prefix)-XXXXXX".utf8CString)
         guard let p = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
             throw CLIError("cannot create a temporary directory in \(parent): \(String(cString: strerror(errno)))")
@@ -88,19 +95,53 @@ enum Publishing {
         return String(cString: p)
     }
 
+    /// Creates `path` and its parents, as `mkdir -p` does, with a one-line error naming the
+    /// component that failed and why (Foundation's own error is only a code here).
+    static func createDirectory(_ path: String, what: String) throws {
+        var current = ""
+        for component in path.split(separator: "/") {
+            current = current.isEmpty && !path.hasPrefix("/") ? String(component) : current + "/" + component
+            if mkdir(current, 0o755) == 0 { continue }
+            let code = errno
+            var st = stat()
+            if code == EEXIST, stat(current, &st) == 0 {
+                if st.st_mode & S_IFMT == S_IFDIR { continue }
+                throw CLIError("cannot create \(what) \(path): \(current) exists and is not a directory")
+            }
+            throw CLIError("cannot create \(what) \(path): \(current): \(posixReason(code))")
+        }
+    }
+
     /// Opens the repository at `path`, creating an archive repository if there is none yet.
+    /// A directory that holds anything but is no repository is refused, never turned into one.
     static func openOrCreate(_ path: String) throws -> Repository {
         do {
-            if FileManager.default.fileExists(atPath: path + "/config") {
-                let repo = try Repository(path: path)
-                guard repo.mode == .archive else {
-                    throw CLIError("\(path) is a \(repo.mode.rawValue) repository; a repository served to clients must be archive mode")
+            var st = stat()
+            if stat(path, &st) == 0 {
+                guard st.st_mode & S_IFMT == S_IFDIR else {
+                    throw CLIError("\(path) exists and is not a directory, so it cannot be a repository")
                 }
-                return repo
+                if stat(path + "/config", &st) == 0 || errno != ENOENT {
+                    try RepoOptions.checkReadable(path)
+                    let repo = try Repository(path: path)
+                    guard repo.mode == .archive else {
+                        throw CLIError("\(path) is a \(repo.mode.rawValue) repository; a repository served to clients must be archive mode")
+                    }
+                    return repo
+                }
+                let entries: [String]
+                do { entries = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
+                    throw CLIError("cannot read \(path): \(plainReason(error))")
+                }
+                if !entries.isEmpty {
+                    throw CLIError("\(path) is not empty and is not an OSTree repository (no config file); refusing to turn it into one")
+                }
+            } else {
+                try createDirectory(path, what: "the repository")
             }
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             return try Repository.create(path: path, mode: .archive)
         } catch let e as GLibError {
+            if e.message.contains("Permission denied") { throw CLIError("cannot open repository \(path): permission denied") }
             throw CLIError("opening \(path): \(e.message)")
         }
     }

@@ -133,7 +133,7 @@ final class ApplyOfflineTests: XCTestCase {
         }
         let r = try Harness.run([Harness.deltagen, "generate-delta", "--repo", repo, "--xz-dict-size", "65", t.v1, t.v2])
         XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.stderr.contains("--xz-dict-size must be between 1 and 64 (MiB)"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("--xz-dict-size must be a whole number from 1 to 64 MiB, not 65"), r.stderr)
     }
 
     func testInlineDeltaAndSelfContainedFile() throws {

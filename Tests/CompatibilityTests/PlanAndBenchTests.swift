@@ -119,8 +119,8 @@ final class BenchPartsTests: XCTestCase {
         XCTAssertNotNil(row["totalBytes"] as? Int)
 
         let bad = try Harness.run([Harness.deltagen, "bench-parts", "--repo", t.path, t.v2, t.v3, "--chunk-sizes", "8,x"])
-        XCTAssertEqual(bad.status, 1)
-        XCTAssertEqual(bad.stderr, "error: --chunk-sizes 8,x: expected positive sizes in MB, separated by commas\n")
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertEqual(bad.stderr, "error: --chunk-sizes must be sizes from 0.000001 to 9223372036854 MB, separated by commas, not 8,x\n")
     }
 }
 
