@@ -7,6 +7,7 @@ packages=(
   attr openssl python3 util-linux diffutils                   # test repos, HTTP server, setpriv
   tar bzip2 libcurl4                                          # ci-job: repo tarballs, FoundationNetworking
   time bc                                                     # Scripts/bench.sh: peak RSS, CPU sums
+  debootstrap                                                 # the trixie root of the current-client tests
 )
 if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
 export DEBIAN_FRONTEND=noninteractive
