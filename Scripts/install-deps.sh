@@ -6,7 +6,7 @@ packages=(
   ostree libostree-dev libglib2.0-dev liblzma-dev libdivsufsort-dev pkg-config  # build, stock CLI
   attr openssl python3 util-linux diffutils                   # test repos, HTTP server, setpriv
   tar bzip2 libcurl4                                          # ci-job: repo tarballs, FoundationNetworking
-  time bc                                                     # Scripts/bench.sh: peak RSS, CPU sums
+  time bc curl                                                # Scripts/bench.sh, pull-bytes.sh
   debootstrap                                                 # the trixie root of the current-client tests
 )
 if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi

@@ -15,6 +15,8 @@
 #   plain      `ostree pull origin REF`, as a device runs it;
 #   two-step   `ostree pull --require-static-deltas --subpath=/nonexistent origin REF`, then
 #              `ostree pull origin REF` (min(N,3) runs each);
+#   offline    curl the superblock and parts, `ostree static-delta apply-offline`, then
+#              `ostree pull origin REF` (1 run each; needs a delta without fallbacks);
 # and one pull with `--disable-static-deltas` from a copy without deltas, for scale.
 # Prints, side by side: the delta's own size (superblock + parts + fallbacks), bytes served
 # (min, median, max), loose fetches by object type (median), then every run.
@@ -112,6 +114,17 @@ pull() {  # KIND NAME RUN
     twostep)
       ostree --repo="$client" pull --require-static-deltas --subpath=/nonexistent origin "$ref" >/dev/null
       ostree --repo="$client" pull origin "$ref" >/dev/null ;;
+    offline)  # fetch the superblock and parts with curl, apply them, then a plain pull
+      local dir; dir=$(dirname "$(find "$work/$name/deltas" -name superblock | head -n1)")
+      rm -rf "$work/offline-delta"; mkdir -p "$work/offline-delta"
+      for f in "$dir"/*; do
+        curl -sf -o "$work/offline-delta/${f##*/}" "http://127.0.0.1:${port[$name]}/${dir#"$work/$name/"}/${f##*/}"
+      done
+      if ! ostree --repo="$client" static-delta apply-offline "$work/offline-delta" >/dev/null 2>&1; then
+        echo "  apply-offline refused $name's delta (fallbacks?): no offline figure" >&2
+        return 0
+      fi
+      ostree --repo="$client" pull origin "$ref" >/dev/null ;;
   esac
   local end; end=$(date +%s.%N)
   sleep 0.2  # the server logs a request after its last byte is written
@@ -131,6 +144,8 @@ for run in $(seq $(( runs < 3 ? runs : 3 ))); do
   pull twostep ostree "$run"
   pull twostep deltagen "$run"
 done
+pull offline ostree 1
+pull offline deltagen 1
 pull nodelta plain 1
 
 echo "repo: $repo  $from -> $to  ref: $ref  client: ostree $(ostree --version | sed -n 2p | tr -d " '")  runs: $runs"
@@ -166,10 +181,10 @@ def row(label, a, b): print(f"{label:<44} {a:>18} {b:>18}")
 print()
 row("", "ostree's delta", "deltagen's delta")
 row("delta size, bytes (MiB)", f"{sizes['ostree']} ({mib(sizes['ostree'])})", f"{sizes['deltagen']} ({mib(sizes['deltagen'])})")
-for kind in ("plain", "twostep"):
+for kind in ("plain", "twostep", "offline"):
     a, b = sel(kind, "ostree"), sel(kind, "deltagen")
     if not a: continue
-    label = "pull" if kind == "plain" else "two-step pull"
+    label = {"plain": "pull", "twostep": "two-step pull", "offline": "curl + apply-offline + pull"}[kind]
     print(f"{label} ({len(a)} runs each)")
     for stat, f in (("min", min), ("median", statistics.median), ("max", max)):
         x, y = f([p['bytes'] for p in a]), f([p['bytes'] for p in b])
