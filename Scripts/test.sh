@@ -25,6 +25,7 @@ if bash Scripts/trixie-root.sh "$trixie"; then
 else
   echo "trixie root unavailable: the current-client layer (CurrentClientTests) will be skipped"
   unset DELTAGEN_TRIXIE_ROOT
+  export DELTAGEN_TRIXIE_UNAVAILABLE="Scripts/trixie-root.sh could not build the trixie root (no network to the Debian mirror, or no debootstrap)"
 fi
 
 # XCTest only: the suite has no Swift Testing tests, and its empty run would say "0 tests".

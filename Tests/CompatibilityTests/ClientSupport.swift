@@ -72,6 +72,9 @@ struct CurrentClient {
 
     /// The root, or an XCTSkip that names why the layer cannot run.
     static func require() throws -> CurrentClient {
+        if let why = ProcessInfo.processInfo.environment["DELTAGEN_TRIXIE_UNAVAILABLE"], !why.isEmpty {
+            throw XCTSkip("current-client layer skipped: \(why)")
+        }
         guard let root = ProcessInfo.processInfo.environment["DELTAGEN_TRIXIE_ROOT"], !root.isEmpty else {
             throw XCTSkip("current-client layer skipped: DELTAGEN_TRIXIE_ROOT is not set (Scripts/test.sh sets it when the trixie root builds)")
         }
