@@ -7,7 +7,8 @@ packages=(
   attr openssl python3 util-linux diffutils                   # test repos, HTTP server, setpriv
   libarchive-dev libcurl4                                     # ci-job: repo tarballs, FoundationNetworking
   tar bzip2 xz-utils                                          # tests: repo tarballs, the xz bomb
-  time bc                                                     # Scripts/bench.sh: peak RSS, CPU sums
+  time bc curl                                                # Scripts/bench.sh, pull-bytes.sh
+  debootstrap                                                 # the trixie root of the current-client tests
 )
 if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
 export DEBIAN_FRONTEND=noninteractive

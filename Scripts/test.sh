@@ -2,14 +2,41 @@
 # The whole test suite: installs dependencies, builds, runs unit and compatibility tests.
 # Compatibility tests apply deltas with Debian's stock ostree CLI and serve them over
 # HTTP on 127.0.0.1 only.
+#
+# The current-client layer (CurrentClientTests) runs Debian 13's ostree in a trixie root
+# built here once per run with debootstrap (Scripts/trixie-root.sh), kept in
+# .build/trixie-root between local runs, and passed to the tests as DELTAGEN_TRIXIE_ROOT
+# with /proc mounted inside it for the length of the run. When the root cannot be built
+# (no network), those tests skip, and the summary below names them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${DELTAGEN_SKIP_APT:-0}" != 1 ]; then bash Scripts/install-deps.sh; fi
 ostree --version | sed -n 2p
 swift build --build-tests
+
+trixie=$PWD/.build/trixie-root
+proc_mounted=0
+cleanup() { if [ "$proc_mounted" = 1 ]; then umount "$trixie/proc" || umount -l "$trixie/proc"; fi; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+if bash Scripts/trixie-root.sh "$trixie"; then
+  if ! mountpoint -q "$trixie/proc"; then mount -t proc proc "$trixie/proc" && proc_mounted=1; fi
+  export DELTAGEN_TRIXIE_ROOT=$trixie
+else
+  echo "trixie root unavailable: the current-client layer (CurrentClientTests) will be skipped"
+  unset DELTAGEN_TRIXIE_ROOT
+  export DELTAGEN_TRIXIE_UNAVAILABLE="Scripts/trixie-root.sh could not build the trixie root (no network to the Debian mirror, or no debootstrap)"
+fi
+
 # XCTest only: the suite has no Swift Testing tests, and its empty run would say "0 tests".
-swift test --skip-build --disable-swift-testing 2>&1 | tee .build/test-output.txt
+status=0
+swift test --skip-build --disable-swift-testing 2>&1 | tee .build/test-output.txt || status=$?
 passed=$(grep -c "^Test Case '.*' passed" .build/test-output.txt || true)
 failed=$(grep -c "^Test Case '.*' failed" .build/test-output.txt || true)
-echo "${passed} passed, ${failed} failed"
-[ "$failed" -eq 0 ]
+skipped=$(grep -c "^Test Case '.*' skipped" .build/test-output.txt || true)
+if [ "$skipped" -gt 0 ]; then
+  echo "skipped tests (name: reason):"
+  sed -nE 's/^.*: ([A-Za-z0-9_]+\.[A-Za-z0-9_]+) : Test skipped - (.*)$/  \1: \2/p' .build/test-output.txt
+fi
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+[ "$failed" -eq 0 ] && [ "$status" -eq 0 ]

@@ -17,17 +17,23 @@ final class PartLayoutTests: XCTestCase {
         XCTAssertEqual(layout([], []), [PartLayout.Part(metadata: 0..<0, content: 0..<0)])
     }
 
-    func testPartsCloseBeforeTheObjectThatWouldOverflow() {
-        // Metadata counts 8 bytes of ops each: 48 + 48 = 96, then 40 does not fit.
+    func testPartsCloseBeforeTheObjectThatWouldOverflowContentFirstMetadataLast() {
+        // Content first: 40 + 50 = 90, then 60 does not fit; 60 + 48 does not fit either.
+        // Metadata counts 8 bytes of ops each: 48 + 48 = 96 share the last part.
         let parts = layout([40, 40], [40, 50, 60])
-        XCTAssertEqual(parts, [PartLayout.Part(metadata: 0..<2, content: 0..<0),
-                               PartLayout.Part(metadata: 2..<2, content: 0..<2),
-                               PartLayout.Part(metadata: 2..<2, content: 2..<3)])
+        XCTAssertEqual(parts, [PartLayout.Part(metadata: 0..<0, content: 0..<2),
+                               PartLayout.Part(metadata: 0..<0, content: 2..<3),
+                               PartLayout.Part(metadata: 0..<2, content: 3..<3)])
+    }
+
+    func testMetadataSharesTheLastContentPartWhenItFits() {
+        XCTAssertEqual(layout([10, 10], [60, 50]), [PartLayout.Part(metadata: 0..<0, content: 0..<1),
+                                                    PartLayout.Part(metadata: 0..<2, content: 1..<2)])
     }
 
     func testEachPartsExpectedSizeIsItsTablesPlusItsObjects() {
         let layout = PartLayout(metadataSizes: [40, 40], contentSizes: [40, 50, 60], tableSize: 4, maxChunkSize: 100)
-        XCTAssertEqual(layout.sizes, [4 + 48 + 48, 4 + 40 + 50, 4 + 60])
+        XCTAssertEqual(layout.sizes, [4 + 40 + 50, 4 + 60, 4 + 48 + 48])
     }
 
     func testAnObjectLargerThanTheLimitGetsAPartOfItsOwn() {
