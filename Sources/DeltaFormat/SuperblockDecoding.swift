@@ -61,14 +61,21 @@ extension Superblock {
         let swap = endianness == .big
         func host32(_ v: UInt32) -> UInt32 { swap ? v.byteSwapped : v }
         func host64(_ v: UInt64) -> UInt64 { swap ? v.byteSwapped : v }
+        // A file's size is an off_t: a size field past Int64.max describes nothing that can
+        // exist, and refusing it here keeps every later sum and conversion in range.
+        func size(_ v: UInt64, _ what: String) throws -> UInt64 {
+            let value = host64(v)
+            guard value <= UInt64(Int64.max) else { throw DeltaFormatError.malformed("\(what) of \(value) bytes is out of range") }
+            return value
+        }
 
         let parts: [PartHeader] = try m[6].elements().map { p in
             let f = try p.members()
             guard let csum = Checksum(bytes: try f[1].bytes()) else {
                 throw DeltaFormatError.malformed("part checksum is not 32 bytes")
             }
-            var header = PartHeader(checksum: csum, size: host64(try f[2].uint64()),
-                                    uncompressedSize: host64(try f[3].uint64()),
+            var header = PartHeader(checksum: csum, size: try size(try f[2].uint64(), "a part size"),
+                                    uncompressedSize: try size(try f[3].uint64(), "a part's uncompressed size"),
                                     objects: try decodeObjectList(try f[4].bytes()))
             header.version = host32(try f[0].uint32())
             return header
@@ -81,8 +88,9 @@ extension Superblock {
             guard let csum = Checksum(bytes: try f[1].bytes()) else {
                 throw DeltaFormatError.malformed("fallback checksum is not 32 bytes")
             }
-            return FallbackEntry(object: ObjectName(csum, type), compressedSize: host64(try f[2].uint64()),
-                                 uncompressedSize: host64(try f[3].uint64()))
+            return FallbackEntry(object: ObjectName(csum, type),
+                                 compressedSize: try size(try f[2].uint64(), "a fallback's size"),
+                                 uncompressedSize: try size(try f[3].uint64(), "a fallback's uncompressed size"))
         }
 
         var inline: [[UInt8]] = []
