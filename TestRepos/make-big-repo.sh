@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make-big-repo.sh - two commits of an OS image with big files, for scale tests and benchmarks.
 #
-# Usage: TestRepos/make-big-repo.sh [--scale N] [--mode archive|bare-user] [--files-only] REPO_DIR
+# Usage: TestRepos/make-big-repo.sh [--scale N] [--big-scale N] [--mode archive|bare-user] [--files-only] REPO_DIR
 #
 # Creates REPO_DIR (must not exist) with refs big1 and big2 and prints "big1 <csum>" and
 # "big2 <csum>" on stdout. Every size and count is divided by --scale (default 1):
@@ -10,19 +10,22 @@
 #   images/rootfs.img  300 MB, random, replaced wholesale in big2
 #   usr/share/small/   100,000 files of 100 B to 4 KiB in 3-deep directories; big2 edits
 #                      3% of them, removes 1% and adds 1%
-# --files-only leaves out the three big files (for timing the tree walk alone).
+# --big-scale N divides only the three big files' sizes (to see what their size alone costs);
+# --files-only leaves them out (for timing the tree walk alone).
 # Content is a seeded AES-CTR keystream (openssl), so the commits are the same every run.
 set -euo pipefail
 umask 022
 die() { echo "make-big-repo.sh: error: $*" >&2; exit 1; }
 
 SCALE=1
+BIG_SCALE=1
 MODE=archive
 FILES_ONLY=0
 REPO=
 while [ $# -gt 0 ]; do
   case "$1" in
     --scale) [ $# -ge 2 ] || die "--scale needs a value"; SCALE=$2; shift 2 ;;
+    --big-scale) [ $# -ge 2 ] || die "--big-scale needs a value"; BIG_SCALE=$2; shift 2 ;;
     --mode) [ $# -ge 2 ] || die "--mode needs a value"; MODE=$2; shift 2 ;;
     --files-only) FILES_ONLY=1; shift ;;
     -*) die "unknown option $1" ;;
@@ -31,6 +34,7 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$REPO" ] || die "usage: make-big-repo.sh [--scale N] [--mode MODE] REPO_DIR"
 [[ "$SCALE" =~ ^[1-9][0-9]*$ ]] || die "--scale must be a positive integer"
+[[ "$BIG_SCALE" =~ ^[1-9][0-9]*$ ]] || die "--big-scale must be a positive integer"
 [ ! -e "$REPO" ] || die "$REPO already exists"
 command -v openssl >/dev/null || die "needs openssl"
 command -v ostree >/dev/null || die "needs ostree"
@@ -41,7 +45,7 @@ rand() {  # rand SEED BYTES: a deterministic keystream
   head -c "$2" /dev/zero | openssl enc -aes-128-ctr -K "$key" -iv 00000000000000000000000000000000 2>/dev/null
 }
 
-blob=$((1500000000 / SCALE)); model=$((1200000000 / SCALE)); rootfs=$((300000000 / SCALE))
+blob=$((1500000000 / SCALE / BIG_SCALE)); model=$((1200000000 / SCALE / BIG_SCALE)); rootfs=$((300000000 / SCALE / BIG_SCALE))
 if [ "$FILES_ONLY" = 1 ]; then blob=0; model=0; rootfs=0; fi
 files=$((100000 / SCALE))
 work=$(mktemp -d "${TMPDIR:-/tmp}/make-big-repo.XXXXXX")
