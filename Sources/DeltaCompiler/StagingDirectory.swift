@@ -49,9 +49,9 @@ final class StagingDirectory {
         }
         var made: String?
         for candidate in [parent] + (exchanged != nil ? [filename!.asPath.deletingLastComponent] : []) {
-            let where_ = candidate.isEmpty ? "." : candidate
-            StaleStaging.clean(in: where_)
-            var template = Array(StaleStaging.template(in: where_).utf8CString)
+            let directory = candidate.isEmpty ? "." : candidate
+            StaleStaging.clean(in: directory)
+            var template = Array(StaleStaging.template(in: directory).utf8CString)
             if let p = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) {
                 made = String(cString: p)
                 break
