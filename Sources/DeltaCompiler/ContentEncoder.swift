@@ -85,16 +85,26 @@ final class ContentEncoder {
             let old = try readVerified(source, repo: repo)
             return chooseEncoding(item.checksum, h, source: source, old: old, new: new)
         }
-        let streamSize = ContentObjectHeader.streamSize(mode: h.fileMode, symlinkTarget: nil, xattrs: h.xattrs, contentSize: h.size)
-        if options.minFallbackSize > 0 && streamSize > options.minFallbackSize {
-            let name = ObjectName(item.checksum, .file)
-            let stored = try repo.storageSize(of: name)
-            let entry = FallbackEntry(object: name, compressedSize: stored, uncompressedSize: h.size)
-            if options.fallbackPolicy == .always { return .fallback(entry) }
-            let xzSize = ContentEncoder.xzEstimate(new)
-            return Double(xzSize) < 0.9 * Double(stored) ? .literal(item.checksum, h, new) : .fallback(entry)
+        if let entry = try fallbackCandidate(item, repo: repo), options.fallbackPolicy == .always
+            || !ContentEncoder.shipsInPart(xzEstimate: ContentEncoder.xzEstimate(new), stored: entry.compressedSize) {
+            return .fallback(entry)
         }
         return .literal(item.checksum, h, new)
+    }
+
+    /// The fallback entry of a new file above `--min-fallback-size`; nil below it.
+    func fallbackCandidate(_ item: PlannedContent, repo: Repository) throws -> FallbackEntry? {
+        let h = item.header
+        let streamSize = ContentObjectHeader.streamSize(mode: h.fileMode, symlinkTarget: nil, xattrs: h.xattrs, contentSize: h.size)
+        guard options.minFallbackSize > 0 && streamSize > options.minFallbackSize else { return nil }
+        let name = ObjectName(item.checksum, .file)
+        return FallbackEntry(object: name, compressedSize: try repo.storageSize(of: name), uncompressedSize: h.size)
+    }
+
+    /// `--fallback-policy auto`: a big new file goes in a part when xz makes it clearly
+    /// smaller (under 90%) than the zlib object a client would fetch instead.
+    static func shipsInPart(xzEstimate: Int, stored: UInt64) -> Bool {
+        Double(xzEstimate) < 0.9 * Double(stored)
     }
 
     /// Picks the encoding with the fewest estimated compressed bytes. Estimates use xz at

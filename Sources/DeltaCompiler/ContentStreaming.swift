@@ -25,15 +25,11 @@ extension ContentEncoder {
                 // it travels as a new file would, as a fallback when it is one.
             }
         }
-        let streamSize = ContentObjectHeader.streamSize(mode: h.fileMode, symlinkTarget: nil, xattrs: h.xattrs, contentSize: h.size)
-        if options.minFallbackSize > 0 && streamSize > options.minFallbackSize {
-            let name = ObjectName(item.checksum, .file)
-            let stored = try repo.storageSize(of: name)
-            let entry = FallbackEntry(object: name, compressedSize: stored, uncompressedSize: h.size)
+        if let entry = try fallbackCandidate(item, repo: repo) {
             // ostree's rule needs no byte of the file.
             if options.fallbackPolicy == .always { return .fallback(entry) }
             let xzSize = try sampledEstimate(item.checksum, h, repo: repo)
-            if !(Double(xzSize) < 0.9 * Double(stored)) { return .fallback(entry) }
+            if !ContentEncoder.shipsInPart(xzEstimate: xzSize, stored: entry.compressedSize) { return .fallback(entry) }
         }
         return .streamedLiteral(item.checksum, h, contentStream(item.checksum, h))
     }
