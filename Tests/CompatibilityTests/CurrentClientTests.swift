@@ -138,6 +138,41 @@ final class CurrentClientTests: XCTestCase {
         }
     }
 
+    /// Files above the streaming threshold (lowered to 150 kB by a debug hook): new files
+    /// streamed into parts, a modified one through the rollsum on disk, and a file replaced
+    /// wholesale, which the streaming path makes a fallback.
+    func testStreamedDeltasApplyAndPullWithCurrentClient() throws {
+        let t = try TestRepo.shared()
+        let stream = ["DELTAGEN_TEST_STREAM_ABOVE": "150000"]
+        let src = try source("streamed", main: t.v2)
+        for args in [["--min-fallback-size", "0", "--disable-bsdiff", t.v1, t.v2], ["--min-fallback-size", "0", "--empty", t.v2]] {
+            let r = try Harness.run([Harness.deltagen, "generate-delta", "--quiet", "--repo", src.host] + args, environment: stream)
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        try applyOffline(src, t.v1, t.v2)
+        try applyOffline(src, nil, t.v2)
+        try pullDeltaOnly(src, t.v1, t.v2)
+
+        // big.img replaced by 5 MB with nothing in common, beyond bsdiff: a fallback, fetched loose.
+        let replaced = try source("replaced", main: t.v2)
+        let overlay = work.host + "/overlay"
+        try FileManager.default.createDirectory(atPath: overlay + "/data", withIntermediateDirectories: true)
+        var rng = SeededGenerator(seed: 0xB16)
+        try Data((0..<5_000_000).map { _ in UInt8.random(in: 0...255, using: &rng) })
+            .write(to: URL(fileURLWithPath: overlay + "/data/big.img"))
+        let to = try Harness.ostree(replaced.host, "commit", "-b", "main", "-s", "replaced", "--no-xattrs", "--owner-uid=0",
+                                    "--owner-gid=0", "--tree=ref=\(t.v2)", "--tree=dir=\(overlay)")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let r = try Harness.run([Harness.deltagen, "generate-delta", "--quiet", "--repo", replaced.host, "--disable-bsdiff", t.v2, to],
+                                environment: stream)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let big = String(try Harness.ostree(replaced.host, "ls", "-C", to, "/data/big.img").split(separator: " ")[4])
+        let fallbacks = try DeltaLocation(repoPath: replaced.host, name: name(t.v2, to)).inspect().superblock.fallbacks
+        XCTAssertEqual(fallbacks.map(\.object.checksum.hex), [big])
+        let log = try pullDeltaOnly(replaced, t.v2, to)
+        XCTAssertTrue(log.contains { $0.status == 200 && $0.path == "/objects/\(big.prefix(2))/\(big.dropFirst(2)).filez" })
+    }
+
     /// The control: ostree's own generator's deltas pass the same checks.
     func testOstreeDeltasPassTheSameChecks() throws {
         let t = try TestRepo.shared()
