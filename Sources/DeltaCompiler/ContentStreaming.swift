@@ -9,9 +9,8 @@ extension ContentEncoder {
     func encodeStreaming(_ item: PlannedContent, repo: Repository) throws -> EncodedContent {
         let h = item.header
         if let source = item.predecessor {
-            let oldSize = try repo.loadContent(source).header.size
             // bsdiff holds both files, which --max-bsdiff-size bounds.
-            if options.bsdiffEnabled && oldSize + h.size <= options.maxBsdiffSize {
+            if options.bsdiffEnabled && item.predecessorSize + h.size <= options.maxBsdiffSize {
                 return try encodeInMemory(item, repo: repo)
             }
             if options.rollsumEnabled {
@@ -35,31 +34,25 @@ extension ContentEncoder {
     }
 
     /// Reads object `checksum` through its stream, checking its checksum at the end.
-    private static func readChecked(_ checksum: Checksum, _ h: ContentHeader, repo: Repository,
-                                    _ body: ([UInt8]) throws -> Void) throws {
+    private static func readChecked(_ checksum: Checksum, repo: Repository, _ body: ([UInt8]) throws -> Void) throws {
+        let name = ObjectName(checksum, .file)
         let object: ContentObject
         do {
             object = try repo.loadContent(checksum)
         } catch let e as GLibError {
-            throw WalkError.reading(ObjectName(checksum, .file), in: repo, e)
+            throw WalkError.reading(name, in: repo, e)
         }
+        let h = object.header
         let hasher = ContentObjectHeader.hasher(mode: h.fileMode, symlinkTarget: nil, xattrs: h.xattrs)
         var total: UInt64 = 0
-        if let stream = object.stream {
-            var chunk = [UInt8](repeating: 0, count: 1 << 20)
-            while true {
-                let n: Int
-                do {
-                    n = try chunk.withUnsafeMutableBytes { try stream.read(into: $0) }
-                } catch let e as GLibError {
-                    throw WalkError.reading(ObjectName(checksum, .file), in: repo, e)
-                }
-                if n == 0 { break }
-                total += UInt64(n)
-                let piece = Array(chunk[0..<n])
-                hasher.update(piece)
-                try body(piece)
+        do {
+            try object.stream?.forEachPiece { piece in
+                total += UInt64(piece.count)
+                hasher.update(UnsafeRawBufferPointer(piece))
+                try body(Array(piece))
             }
+        } catch let e as GLibError {
+            throw WalkError.reading(name, in: repo, e)
         }
         let actual = hasher.finish()
         guard total == h.size, actual == checksum else { throw GenerateError.corruptContent(checksum, actual: actual) }
@@ -70,15 +63,14 @@ extension ContentEncoder {
     private func contentStream(_ checksum: Checksum, _ h: ContentHeader) -> BlobStream {
         let repoPath = self.repoPath
         return BlobStream(size: Int(h.size)) { emit in
-            try ContentEncoder.readChecked(checksum, h, repo: try Repository(path: repoPath), emit)
+            try ContentEncoder.readChecked(checksum, repo: try Repository(path: repoPath), emit)
         }
     }
 
     /// The object's content in an unlinked file (nothing of it in memory).
     private func spill(_ checksum: Checksum, repo: Repository) throws -> PayloadBuffer {
-        let h = try repo.loadContent(checksum).header
         let buffer = PayloadBuffer(memoryLimit: 0, spillDirectory: PartReading.spillDirectory)
-        try ContentEncoder.readChecked(checksum, h, repo: repo) { piece in
+        try ContentEncoder.readChecked(checksum, repo: repo) { piece in
             try piece.withUnsafeBufferPointer { try buffer.append($0) }
         }
         try buffer.finish()
@@ -90,12 +82,12 @@ extension ContentEncoder {
         let count = Int(h.size)
         guard let ranges = ContentEncoder.estimateRanges(count: count) else {
             var whole: [UInt8] = []
-            try ContentEncoder.readChecked(checksum, h, repo: repo) { whole.append(contentsOf: $0) }
+            try ContentEncoder.readChecked(checksum, repo: repo) { whole.append(contentsOf: $0) }
             return ContentEncoder.xzEstimate(whole)
         }
         var slices = ranges.map { _ in [UInt8]() }
         var offset = 0
-        try ContentEncoder.readChecked(checksum, h, repo: repo) { piece in
+        try ContentEncoder.readChecked(checksum, repo: repo) { piece in
             let pieceRange = offset..<(offset + piece.count)
             for (i, range) in ranges.enumerated() where range.overlaps(pieceRange) {
                 let lo = max(range.lowerBound, pieceRange.lowerBound), hi = min(range.upperBound, pieceRange.upperBound)

@@ -160,7 +160,7 @@ public struct DeltaVerifier {
         case .bytes(let file):
             decoded = Result { try PartReading.payload(ofFile: file, header: header) }
         case .file(let path):
-            decoded = Result { try PartReading.payload(ofPartAt: path, header: header) }.flatMap { $0 }
+            decoded = Result { try PartReading.payload(ofPartAt: path, header: header, checksum: false) }.flatMap { $0 }
         }
         return replay(i, decoded, header: header, fromObjects: fromObjects)
     }

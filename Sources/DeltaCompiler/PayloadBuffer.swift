@@ -118,22 +118,23 @@ enum PartReading {
 
     /// Reads, checks and decodes part file `path` in one pass: its size and checksum must be
     /// the header's, and the file is never held whole. A file that does not match its
-    /// header throws; a payload that does not decode is the returned failure.
-    static func payload(ofPartAt path: String, header: PartHeader) throws -> Result<PayloadBuffer, Error> {
+    /// header throws; a payload that does not decode is the returned failure. A part the
+    /// generator has just written, whose header it hashed from these bytes, is not hashed
+    /// again (`checksum: false`); the final verify still checks the file.
+    static func payload(ofPartAt path: String, header: PartHeader, checksum: Bool = true) throws -> Result<PayloadBuffer, Error> {
         let decoder = PartFile.Decoder(maxPayload: DeltaReader.payloadLimit(for: header))
         let buffer = PayloadBuffer(spillDirectory: spillDirectory)
-        let hasher = SHA256Hasher()
+        let hasher = checksum ? SHA256Hasher() : nil
         var decodeError: Error?
         let size = try FileOps.forEachChunk(of: path, limit: header.size) { piece in
-            hasher.update(piece)
+            hasher?.update(piece)
             guard decodeError == nil else { return }
             do { try decoder.feed(piece) { try buffer.append($0) } } catch { decodeError = error }
         }
         guard size == header.size else {
             throw PartFileMismatch(description: "file is \(size) bytes, superblock says \(header.size)")
         }
-        let actual = hasher.finish()
-        guard actual == header.checksum else {
+        if let actual = hasher?.finish(), actual != header.checksum {
             throw PartFileMismatch(description: "checksum mismatch: expected \(header.checksum.hex), actual \(actual.hex)")
         }
         return Result {
@@ -150,12 +151,7 @@ enum PartReading {
         let object = try repo.loadContent(checksum)
         guard object.header.symlinkTarget == nil, let stream = object.stream else { return try object.readAll() }
         let buffer = PayloadBuffer(spillDirectory: spillDirectory)
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = try chunk.withUnsafeMutableBytes { try stream.read(into: $0) }
-            if n == 0 { break }
-            try chunk.withUnsafeBufferPointer { try buffer.append(UnsafeBufferPointer(rebasing: $0[0..<n])) }
-        }
+        try stream.forEachPiece { try buffer.append($0) }
         guard UInt64(buffer.count) == object.header.size else {
             throw DeltaFormatError.malformed("source \(checksum.hex).file: its header says \(object.header.size) bytes, its stream has \(buffer.count)")
         }

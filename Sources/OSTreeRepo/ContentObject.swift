@@ -63,6 +63,16 @@ public final class ContentStream {
         return n
     }
 
+    /// Hands the rest of the stream to `body` in pieces of at most `pieceSize` bytes.
+    public func forEachPiece(pieceSize: Int = 1 << 20, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+        var chunk = [UInt8](repeating: 0, count: pieceSize)
+        while true {
+            let n = try chunk.withUnsafeMutableBytes { try read(into: $0) }
+            if n == 0 { return }
+            try chunk.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[0..<n])) }
+        }
+    }
+
     /// Reads until the end of the stream or until `limit` bytes have been read.
     public func read(upTo limit: Int) throws -> [UInt8] {
         var out = [UInt8]()

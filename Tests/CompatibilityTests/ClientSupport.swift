@@ -12,35 +12,18 @@ final class LoggingHTTPServer {
         var path: String
     }
 
-    let port: Int
     let logPath: String
-    private let process = Process()
+    private let server: LoopbackProcess
 
     init(directory: String) throws {
         logPath = try Harness.makeTemporaryDirectory() + "/requests.log"
         FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-u", Harness.packageRoot + "/Scripts/logging-httpd.py", directory, logPath,
-                             "--lifetime", "1800"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        guard text.hasPrefix("port "), let port = Int(text.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            process.terminate()
-            throw CommandFailure(command: "logging-httpd.py", result: CommandResult(status: -1, stdout: text, stderr: ""))
-        }
-        self.port = port
+        server = try LoopbackProcess(["python3", "-u", Harness.packageRoot + "/Scripts/logging-httpd.py", directory, logPath,
+                                      "--lifetime", "1800"])
     }
 
-    var url: String { "http://127.0.0.1:\(port)/" }
+    var port: Int { server.port }
+    var url: String { server.url }
 
     /// Every request answered so far, in the order the answers finished.
     func requests() -> [Request] {
@@ -55,11 +38,6 @@ final class LoggingHTTPServer {
     /// Successful fetches of loose content objects (`.filez` in archive repos, `.file` otherwise).
     func looseContentFetches() -> [String] {
         requests().filter { $0.status == 200 && ($0.path.hasSuffix(".filez") || $0.path.hasSuffix(".file")) }.map(\.path)
-    }
-
-    deinit {
-        process.terminate()
-        process.waitUntilExit()
     }
 }
 

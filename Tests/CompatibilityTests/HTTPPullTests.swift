@@ -5,37 +5,19 @@ import XCTest
 
 /// A static file server on 127.0.0.1 for one test, stopped when the test ends.
 final class LoopbackHTTPServer {
-    let port: Int
     let logPath: String
-    private let process = Process()
+    private let server: LoopbackProcess
 
     init(directory: String) throws {
         logPath = try Harness.makeTemporaryDirectory() + "/httpd.log"
         FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         // Port 0: the kernel picks a free port, which the server prints on its first line.
-        process.arguments = ["python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", directory]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle(forWritingAtPath: logPath)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        guard let range = text.range(of: #"port (\d+)"#, options: .regularExpression),
-              let port = Int(text[range].dropFirst(5)) else {
-            process.terminate()
-            throw CommandFailure(command: "python3 -m http.server", result: CommandResult(status: -1, stdout: text, stderr: ""))
-        }
-        self.port = port
+        server = try LoopbackProcess(["python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", directory],
+                                     stderr: FileHandle(forWritingAtPath: logPath)!)
     }
 
-    var url: String { "http://127.0.0.1:\(port)/" }
+    var port: Int { server.port }
+    var url: String { server.url }
 
     /// Paths the server answered with 200, in order.
     func servedPaths() -> [String] {
@@ -44,11 +26,6 @@ final class LoopbackHTTPServer {
             guard let get = line.range(of: "\"GET "), line.contains("\" 200 ") else { return nil }
             return String(line[get.upperBound...].split(separator: " ")[0])
         }
-    }
-
-    deinit {
-        process.terminate()
-        process.waitUntilExit()
     }
 }
 

@@ -4,37 +4,19 @@ import XCTest
 /// `TestRepos/hostile-http-server.py` on 127.0.0.1: the tarball directory plus redirects, an
 /// endless body, a trickle and a stall, with every request's headers logged.
 final class HostileHTTPServer {
-    let port: Int
     let logPath: String
-    private let process = Process()
+    private let server: LoopbackProcess
 
     init(directory: String, redirectBase: String? = nil) throws {
         logPath = try Harness.makeTemporaryDirectory() + "/requests.jsonl"
         FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-u", Harness.packageRoot + "/TestRepos/hostile-http-server.py",
-                             "--directory", directory, "--log", logPath, "--lifetime", "300"]
-            + (redirectBase.map { ["--redirect-base", $0] } ?? [])
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        guard text.hasPrefix("port "), let port = Int(text.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            process.terminate()
-            throw CommandFailure(command: "hostile-http-server.py", result: CommandResult(status: -1, stdout: text, stderr: ""))
-        }
-        self.port = port
+        server = try LoopbackProcess(["python3", "-u", Harness.packageRoot + "/TestRepos/hostile-http-server.py",
+                                      "--directory", directory, "--log", logPath, "--lifetime", "300"]
+                                     + (redirectBase.map { ["--redirect-base", $0] } ?? []))
     }
 
-    var url: String { "http://127.0.0.1:\(port)/" }
+    var port: Int { server.port }
+    var url: String { server.url }
 
     struct Request: Decodable {
         var method: String
@@ -45,11 +27,6 @@ final class HostileHTTPServer {
     func requests() -> [Request] {
         let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(Request.self, from: Data($0.utf8)) }
-    }
-
-    deinit {
-        process.terminate()
-        process.waitUntilExit()
     }
 }
 

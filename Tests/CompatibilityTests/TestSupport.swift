@@ -162,3 +162,40 @@ enum Stock {
         Array(try Harness.ostree(repo, "static-delta", "show", delta).split(separator: "\n").suffix(2).map(String.init))
     }
 }
+
+/// A server process on 127.0.0.1 that prints its port on its first line of output ("port N",
+/// or http.server's "Serving HTTP on 127.0.0.1 port N"), stopped when this is released.
+final class LoopbackProcess {
+    let port: Int
+    private let process = Process()
+
+    init(_ arguments: [String], stderr: FileHandle = FileHandle.nullDevice) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = stderr
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        guard let range = text.range(of: #"port (\d+)"#, options: .regularExpression),
+              let port = Int(text[range].dropFirst(5)) else {
+            process.terminate()
+            throw CommandFailure(command: arguments.joined(separator: " "), result: CommandResult(status: -1, stdout: text, stderr: ""))
+        }
+        self.port = port
+    }
+
+    var url: String { "http://127.0.0.1:\(port)/" }
+
+    deinit {
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
