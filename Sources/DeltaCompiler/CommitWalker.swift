@@ -41,7 +41,7 @@ public enum WalkError: Error, CustomStringConvertible {
 
     /// Names the object in a libostree read error, which often does not (zlib's "Need more
     /// input"), and tells a missing object from a damaged one.
-    static func reading(_ object: ObjectName, in repo: Repository, _ error: GLibError) -> WalkError {
+    static func reading(_ object: ObjectName, in repo: Repository, _ error: RepositoryError) -> WalkError {
         if (try? repo.has(object)) == true { return .unreadable(object, error.message) }
         return .missing(object, underlying: error.message)
     }
@@ -97,7 +97,7 @@ public enum CommitWalker {
         let bytes: [UInt8]
         do {
             bytes = try repo.loadMetadata(object)
-        } catch let e as GLibError {
+        } catch let e as RepositoryError {
             throw WalkError.reading(object, in: repo, e)
         }
         let actual = SHA256Hasher.digest(bytes)

@@ -198,7 +198,7 @@ final class ContentEncoder {
         do {
             object = try repo.loadContent(checksum)
             bytes = try object.readAll()
-        } catch let e as GLibError {
+        } catch let e as RepositoryError {
             throw WalkError.reading(ObjectName(checksum, .file), in: repo, e)
         }
         let h = object.header

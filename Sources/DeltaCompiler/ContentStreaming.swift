@@ -39,7 +39,7 @@ extension ContentEncoder {
         let object: ContentObject
         do {
             object = try repo.loadContent(checksum)
-        } catch let e as GLibError {
+        } catch let e as RepositoryError {
             throw WalkError.reading(name, in: repo, e)
         }
         let h = object.header
@@ -51,7 +51,7 @@ extension ContentEncoder {
                 hasher.update(UnsafeRawBufferPointer(piece))
                 try body(Array(piece))
             }
-        } catch let e as GLibError {
+        } catch let e as RepositoryError {
             throw WalkError.reading(name, in: repo, e)
         }
         let actual = hasher.finish()

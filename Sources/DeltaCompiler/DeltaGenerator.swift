@@ -196,7 +196,7 @@ public struct DeltaGenerator {
             let header: ContentHeader
             do {
                 header = try repo.loadContent(checksum).header
-            } catch let e as GLibError {
+            } catch let e as RepositoryError {
                 throw WalkError.reading(ObjectName(checksum, .file), in: repo, e)
             }
             let path = target.firstPath[checksum] ?? ""

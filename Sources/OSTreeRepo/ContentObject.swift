@@ -39,7 +39,7 @@ public struct ContentObject {
         guard let stream else { return [] }
         let bytes = try stream.read(upTo: Int(header.size) + 1)
         guard bytes.count == Int(header.size) else {
-            throw GLibError(domain: "deltagen", code: 0,
+            throw RepositoryError(domain: "deltagen", code: 0,
                             message: "its header says \(header.size) bytes, its stream has \(bytes.count)")
         }
         return bytes
@@ -59,7 +59,7 @@ public final class ContentStream {
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         var error: UnsafeMutablePointer<GError>? = nil
         let n = g_input_stream_read(stream, buffer.baseAddress, gsize(buffer.count), nil, &error)
-        if n < 0 { throw GLibError.consume(error) }
+        if n < 0 { throw RepositoryError.consume(error) }
         return n
     }
 

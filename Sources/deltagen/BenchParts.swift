@@ -153,7 +153,7 @@ struct BenchParts: ParsableCommand {
     }
 
     private func resolve(_ rev: String, in repo: Repository, role: String) throws -> Checksum {
-        do { return try repo.resolve(rev) } catch let e as GLibError {
+        do { return try repo.resolve(rev) } catch let e as RepositoryError {
             throw CLIError("cannot resolve \(role) \(rev): \(e.message)")
         }
     }

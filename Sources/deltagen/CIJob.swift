@@ -158,7 +158,7 @@ struct CIJob: ParsableCommand {
             for url in missing {
                 do {
                     try repo.pullLocal(from: extracted[url]!, commits: sources.commits(from: url))
-                } catch let e as GLibError {
+                } catch let e as RepositoryError {
                     throw CLIError("merging \(url) into \(repo.path): \(e.message)")
                 }
                 try? FileManager.default.removeItem(atPath: extracted[url]!)
@@ -179,7 +179,7 @@ struct CIJob: ParsableCommand {
             defer { proxy?.stop() }
             do {
                 try repo.pull(fromURL: proxy?.localURL ?? remoteUrl, commits: remote, headers: proxy == nil ? headers : [])
-            } catch let e as GLibError {
+            } catch let e as RepositoryError {
                 throw CLIError("pulling from \(remoteUrl): \(proxy?.unproxied(e.message) ?? e.message)")
             }
         }

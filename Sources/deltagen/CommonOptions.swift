@@ -18,7 +18,7 @@ struct RepoOptions: ParsableArguments {
         }
         do {
             return try Repository(path: repo)
-        } catch let e as GLibError {
+        } catch let e as RepositoryError {
             let shown = repo ?? "(default)"
             if e.message.contains("Permission denied") { throw CLIError("cannot open repository \(shown): permission denied") }
             throw CLIError("opening repository \(shown): \(e.message)")

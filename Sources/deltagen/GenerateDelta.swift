@@ -196,7 +196,7 @@ struct GenerateDelta: ParsableCommand {
     private func resolve(_ rev: String, in repo: Repository, role: String) throws -> Checksum {
         do {
             return try repo.resolve(rev)
-        } catch let e as GLibError {
+        } catch let e as RepositoryError {
             throw CLIError("cannot resolve \(role) \(rev): \(e.message)")
         }
     }

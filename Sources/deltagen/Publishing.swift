@@ -63,7 +63,7 @@ enum Publishing {
             try repo.enableIndexedDeltas()
             try repo.reindexDeltas()
             try repo.regenerateSummary()
-        } catch let e as GLibError {
+        } catch let e as RepositoryError {
             throw CLIError("refreshing the summary and delta indexes of \(repo.path): \(e.message)")
         }
         let deltas = try repo.listDeltas()
@@ -140,7 +140,7 @@ enum Publishing {
                 try createDirectory(path, what: "the repository")
             }
             return try Repository.create(path: path, mode: .archive)
-        } catch let e as GLibError {
+        } catch let e as RepositoryError {
             if e.message.contains("Permission denied") { throw CLIError("cannot open repository \(path): permission denied") }
             throw CLIError("opening \(path): \(e.message)")
         }

@@ -1,7 +1,8 @@
 import CGLib
+import DeltaFormat
 
-/// A GError, copied into Swift and freed, so it can be thrown.
-public struct GLibError: Error, Equatable, CustomStringConvertible {
+/// A failure of a repository call: a GError copied into Swift and freed, so it can be thrown.
+public struct RepositoryError: ClassifiedError, Equatable, CustomStringConvertible {
     public var domain: String
     public var code: Int32
     public var message: String
@@ -9,15 +10,19 @@ public struct GLibError: Error, Equatable, CustomStringConvertible {
     public var description: String { message }
 
     /// Takes ownership of `error` (frees it) and returns it as a Swift error.
-    static func consume(_ error: UnsafeMutablePointer<GError>?) -> GLibError {
-        guard let error else { return GLibError(domain: "deltagen", code: 0, message: "unknown GLib error") }
+    static func consume(_ error: UnsafeMutablePointer<GError>?) -> RepositoryError {
+        guard let error else { return RepositoryError(domain: "deltagen", code: 0, message: "unknown GLib error") }
         defer { g_error_free(error) }
         let domain = g_quark_to_string(error.pointee.domain).map { String(cString: $0) } ?? "?"
         let message = error.pointee.message.map { String(cString: $0) } ?? "unknown error"
-        return GLibError(domain: domain, code: error.pointee.code, message: message)
+        return RepositoryError(domain: domain, code: error.pointee.code, message: message)
     }
 
     /// True for G_IO_ERROR_NOT_FOUND, the code libostree uses for missing objects and refs.
+    /// A missing object or ref is the caller's input; anything else is treated as the
+    /// delta work failing until the error model says better.
+    public var failureKind: FailureKind { isNotFound ? .badInput : .deltaWork }
+
     public var isNotFound: Bool { domain == "g-io-error-quark" && code == Int32(G_IO_ERROR_NOT_FOUND.rawValue) }
 }
 
@@ -25,7 +30,7 @@ public struct GLibError: Error, Equatable, CustomStringConvertible {
 @discardableResult
 func gCall(_ body: (UnsafeMutablePointer<UnsafeMutablePointer<GError>?>) -> gboolean) throws -> Bool {
     var error: UnsafeMutablePointer<GError>? = nil
-    guard body(&error) != 0 else { throw GLibError.consume(error) }
+    guard body(&error) != 0 else { throw RepositoryError.consume(error) }
     return true
 }
 
