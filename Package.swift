@@ -33,11 +33,16 @@ let package = Package(
         // The generator: tree diff, object plans, part packing, atomic writing.
         .target(name: "DeltaCompiler", dependencies: ["DeltaFormat", "OSTreeRepo", "CLinuxShim", "CDivSufSort"]),
         // Fleet side: targets.json and status files -> commit pairs; CI deltas file; delta-stats.
-        .target(name: "DeltaPlanning", dependencies: ["DeltaFormat"]),
+        .target(name: "DeltaPlanning", dependencies: ["DeltaFormat"],
+                swiftSettings: [.swiftLanguageMode(.v6)]),
+        // Fleet side: the CI job (fetch, verify, merge tarballs), generating each delta,
+        // merge-deltas, publishing, delta-stats. The CLI only parses, calls it and prints.
+        .target(name: "DeltaFactory", dependencies: ["DeltaCompiler", "DeltaPlanning", "DeltaFormat", "OSTreeRepo", "CArchive"],
+                swiftSettings: [.swiftLanguageMode(.v6)]),
         .executableTarget(name: "deltagen", dependencies: [
-            "DeltaCompiler", "DeltaFormat", "DeltaPlanning", "OSTreeRepo", "CArchive",
+            "DeltaCompiler", "DeltaFactory", "DeltaFormat", "DeltaPlanning", "OSTreeRepo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], swiftSettings: [.swiftLanguageMode(.v6)]),
 
         // libFuzzer target for the delta reader; see docs/reliability.md for how to run it.
         .executableTarget(name: "DeltaFuzz", dependencies: ["DeltaFormat"]),
@@ -45,7 +50,10 @@ let package = Package(
         // Helpers shared by the test targets (a seeded generator); never linked into deltagen.
         .target(name: "TestUtilities", path: "Tests/TestUtilities"),
         .testTarget(name: "DeltaFormatTests", dependencies: ["DeltaFormat", "CGLib", "TestUtilities"]),
-        .testTarget(name: "DeltaPlanningTests", dependencies: ["DeltaPlanning"]),
+        .testTarget(name: "DeltaPlanningTests", dependencies: ["DeltaPlanning"],
+                    swiftSettings: [.swiftLanguageMode(.v6)]),
+        .testTarget(name: "DeltaFactoryTests", dependencies: ["DeltaFactory", "DeltaCompiler", "DeltaPlanning", "DeltaFormat", "OSTreeRepo"],
+                    swiftSettings: [.swiftLanguageMode(.v6)]),
         .testTarget(name: "DeltaCompilerTests", dependencies: ["DeltaCompiler", "DeltaFormat", "OSTreeRepo", "TestUtilities"]),
         .testTarget(name: "CompatibilityTests", dependencies: ["deltagen", "DeltaFuzz", "TestUtilities", "DeltaCompiler", "DeltaFormat", "OSTreeRepo"]),
     ],

@@ -1,4 +1,5 @@
 import Glibc
+import DeltaFormat
 
 /// A failed system call on a path, reported the way ostree does: `what PATH: reason`.
 public struct SystemError: Error, CustomStringConvertible {
@@ -13,6 +14,36 @@ public struct SystemError: Error, CustomStringConvertible {
     }
 
     public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
+}
+
+extension SystemError: ClassifiedError {
+    /// A path that is missing or of the wrong type is the caller's input; anything else
+    /// (no space, a read-only or failing disk, a file-size limit) is storage.
+    public var failureKind: FailureKind {
+        [ENOENT, ENOTDIR, EISDIR, EEXIST, ELOOP, ENAMETOOLONG].contains(code) ? .badInput : .storage
+    }
+}
+
+/// A small file replaced in one step: written beside its final name, fsynced, renamed over
+/// it, and the directory fsynced, so a crash leaves the old file or the new one, never less.
+public enum AtomicFile {
+    public static func write(_ bytes: [UInt8], to path: String) throws {
+        let dir = path.asPath.deletingLastComponent
+        let tmp = "\(path).tmp-\(getpid())"
+        unlink(tmp)  // a leftover of a killed run with our pid
+        do {
+            try FileOps.writeNewFile(tmp, bytes)
+        } catch {
+            unlink(tmp)
+            throw error
+        }
+        guard rename(tmp, path) == 0 else {
+            let code = errno
+            unlink(tmp)
+            throw SystemError("renaming \(tmp) to", path, code: code)
+        }
+        FileOps.syncDirectory(dir.isEmpty ? "." : dir)
+    }
 }
 
 /// Small, explicit file operations with errno-based errors.

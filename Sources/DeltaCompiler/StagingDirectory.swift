@@ -17,8 +17,13 @@ import OSTreeRepo
 /// parts the new delta does not name are removed: a kill then leaves the old delta, no
 /// delta, or the new one, never a superblock with another delta's parts.
 /// Leftovers of killed runs are removed on the next run (see `StaleStaging`).
-final class StagingDirectory {
-    let path: String
+///
+/// This is the one way deltas reach a repository's `deltas/`: generate-delta and ci-job
+/// build into it, merge-deltas copies into it (`writeFile`), and every file is fsynced when
+/// written, the directory before and its parent after the rename, which happens under the
+/// repository's `PublishLock`.
+public final class StagingDirectory {
+    public let path: String
     private let repo: Repository
     private let filename: String?
     /// For --filename: the directory that is exchanged whole, when it holds only a delta.
@@ -29,7 +34,7 @@ final class StagingDirectory {
     /// test can publish a rival delta exactly there.
     var beforeRename: (() -> Void)?
 
-    init(repo: Repository, filename: String?) throws {
+    public init(repo: Repository, filename: String?) throws {
         self.repo = repo
         self.filename = filename
         var parent: String
@@ -108,12 +113,22 @@ final class StagingDirectory {
         return (absolute, parent)
     }
 
-    func writeSuperblock(_ bytes: [UInt8]) throws {
+    public func writeSuperblock(_ bytes: [UInt8]) throws {
         try FileOps.writeNewFile("\(path)/superblock", bytes)
     }
 
-    /// Moves the finished delta into place and returns the superblock's final path.
-    func publish(name: DeltaName, partCount: Int) throws -> String {
+    /// Writes one file of the delta (a part `0`, `1`, … or the superblock), fsynced.
+    public func writeFile(named name: String, _ bytes: [UInt8]) throws {
+        guard name == "superblock" || StagingDirectory.isPartName(name) else {
+            throw DeltaPathError("\(name) is not a superblock or part file name")
+        }
+        try FileOps.writeNewFile("\(path)/\(name)", bytes)
+    }
+
+    /// Moves the finished delta into place and returns the superblock's final path. Into
+    /// `deltas/`, the rename happens under the repository's publish lock: `holding`, when the
+    /// caller already has it (merge-deltas holds it over the whole merge), or a new one.
+    public func publish(name: DeltaName, partCount: Int, holding lock: PublishLock? = nil) throws -> String {
         if let filename {
             if let directory = exchangedDirectory, try exchangeDirectory(directory, superblock: filename) {
                 return filename
@@ -126,6 +141,8 @@ final class StagingDirectory {
         try FileOps.makeDirectories(parent)
         guard chmod(path, 0o775) == 0 else { throw SystemError("chmod", path) }
         FileOps.syncDirectory(path)
+        let own = lock == nil ? try PublishLock(repoPath: repo.path) : nil
+        defer { own?.release() }
         try moveIntoPlace(target)
         FileOps.syncDirectory(parent)
         return "\(target)/superblock"
@@ -194,13 +211,43 @@ final class StagingDirectory {
     }
 
     /// Removes the staging directory (or, after an exchange, the old delta now held in it).
-    func discard() {
+    public func discard() {
         if !published || filename != nil { FileOps.removeTree(path) }
         if lockFD >= 0 {
             close(lockFD)
             lockFD = -1
         }
     }
+}
+
+/// The repository-wide lock that publishers take around changing `deltas/`, the indexes, the
+/// summary and delta-stats, so two writers (generate-delta, ci-job, merge-deltas) never
+/// interleave. It is an `flock` on `deltagen-publish.lock` in the repository's top directory
+/// (not `tmp/`, which libostree may clean), so the kernel drops it when a holder dies.
+public final class PublishLock {
+    public static let fileName = "deltagen-publish.lock"
+    private var fd: Int32
+
+    /// Waits for the lock, then holds it until `release` (or deinit).
+    public init(repoPath: String) throws {
+        let path = "\(repoPath)/\(PublishLock.fileName)"
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard fd >= 0 else { throw SystemError("opening the publish lock", path) }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else {
+                let code = errno
+                close(fd)
+                throw SystemError("locking", path, code: code)
+            }
+        }
+    }
+
+    public func release() {
+        if fd >= 0 { close(fd) }
+        fd = -1
+    }
+
+    deinit { release() }
 }
 
 /// A --filename path that deltagen will not write to.

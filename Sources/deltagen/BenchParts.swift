@@ -1,9 +1,7 @@
 import ArgumentParser
-import DeltaCompiler
-import DeltaFormat
+import DeltaFactory
 import DeltaPlanning
 import Foundation
-import OSTreeRepo
 
 struct BenchParts: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -50,11 +48,7 @@ struct BenchParts: ParsableCommand {
     @Option(help: ArgumentHelp("Requests the modelled client keeps in flight (1–1024).", valueName: "N"))
     var concurrency: NumberArgument = 8
 
-    @Option(help: ArgumentHelp("As for generate-delta (0–\(Limits.maxMB)).", valueName: "MB"))
-    var minFallbackSize: NumberArgument = 4
-
-    @Option(help: ArgumentHelp("Encode objects on N threads and compress up to N parts at once (1–256; default: the number of cores).", valueName: "N"))
-    var jobs: NumberArgument?
+    @OptionGroup var encoding: EncodingOptions
 
     @Option(help: ArgumentHelp("Write a chart of bytes and modelled time to FILE.", valueName: "FILE"))
     var svg: String?
@@ -63,63 +57,28 @@ struct BenchParts: ParsableCommand {
     var json = false
 
     func validate() throws {
-        _ = try numbers()
+        _ = try model()
         _ = try parseSizes()
     }
 
-    /// The numeric options, each checked against the range its help states.
-    private func numbers() throws -> (rttMs: Double, bandwidthMbit: Double, concurrency: Int, minFallback: UInt64, jobs: Int?) {
-        let rtt = try rttMs.real("--rtt-ms", 0...3_600_000, unit: "ms")
-        let bandwidth = try bandwidthMbit.real("--bandwidth-mbit", 0.001...10_000_000, unit: "Mbit/s")
-        let concurrency = try concurrency.integer("--concurrency", 1...1024)
-        let minFallback = try minFallbackSize.integer("--min-fallback-size", Limits.sizeMB, unit: "MB")
-        let jobs = try jobs?.integer("--jobs", Limits.jobs)
-        return (rtt, bandwidth, Int(concurrency), UInt64(minFallback) * 1_000_000, jobs.map(Int.init))
+    /// The model's numbers, each checked against the range its help states.
+    private func model() throws -> DownloadModel {
+        DownloadModel(rttMs: try rttMs.real("--rtt-ms", 0...3_600_000, unit: "ms"),
+                      bandwidthMbit: try bandwidthMbit.real("--bandwidth-mbit", 0.001...10_000_000, unit: "Mbit/s"),
+                      concurrency: Int(try concurrency.integer("--concurrency", 1...1024)))
     }
 
     func run() throws {
         try reportingErrors {
-            let sizes = try parseSizes()
+            let model = try model()
+            let bench = ChunkSizeBench(sizesMB: try parseSizes(), options: try encoding.deltaOptions(partSize: nil), model: model)
             let repo = try repoOptions.open()
-            let name = DeltaName(from: try resolve(from, in: repo, role: "FROM"), to: try resolve(to, in: repo, role: "TO"))
-            let n = try numbers()
-            let model = DownloadModel(rttMs: n.rttMs, bandwidthMbit: n.bandwidthMbit, concurrency: n.concurrency)
-            let scratch = try Publishing.makeTemporaryDirectory(in: NSTemporaryDirectory(), prefix: "deltagen-bench")
-            defer { try? FileManager.default.removeItem(atPath: scratch) }
-
-            var rows: [BenchRow] = []
-            for (i, size) in sizes.enumerated() {
-                var options = DeltaOptions()
-                // parseSizes keeps each size within Limits.maxMB, so this cannot overflow.
-                options.maxChunkSize = max(1, Int(size * 1_000_000))
-                options.minFallbackSize = n.minFallback
-                options.filename = "\(scratch)/\(i)/superblock"
-                if let jobs = n.jobs { options.jobs = jobs }
-                try FileManager.default.createDirectory(atPath: "\(scratch)/\(i)", withIntermediateDirectories: true)
-                do {
-                    _ = try DeltaGenerator(repo: repo, options: options).generate(name)
-                } catch {
-                    throw CLIError("generating \(name) with --max-chunk-size \(size): \(plainReason(error))")
-                }
-                let d = try DeltaLocation(superblockPath: options.filename!).inspect()
-                let superblock = ((try? FileManager.default.attributesOfItem(atPath: options.filename!))?[.size] as? UInt64) ?? 0
-                var row = BenchRow(chunkSizeMB: size, parts: d.parts.count, fallbacks: d.superblock.fallbacks.count,
-                                   totalBytes: d.totalSize, uncompressedBytes: d.totalUncompressedSize,
-                                   largestPart: d.parts.map(\.size).max() ?? 0,
-                                   largestPartUncompressed: d.parts.map(\.uncompressedSize).max() ?? 0,
-                                   superblockBytes: superblock)
-                row.modelledSeconds = model.deltaSeconds(row)
-                rows.append(row)
-                try? FileManager.default.removeItem(atPath: "\(scratch)/\(i)")
-            }
-            var pull = try objectPull(repo, name)
-            pull.modelledSeconds = model.objectPullSeconds(objects: pull.objects, bytes: pull.bytes)
-
+            let (name, rows, pull) = try bench.run(in: repo, from: from, to: to)
             if let svg {
                 let chart = BenchReport.svg(rows: rows, objectPull: pull, model: model,
                                             title: "Static delta \(name.from!.hex.prefix(10))… → \(name.to.hex.prefix(10))…")
-                do { try Publishing.writeAtomically(Data(chart.utf8), to: svg) } catch {
-                    throw CLIError("writing \(svg): \(plainReason(error))")
+                do { try FactoryFiles.writeAtomically(Array(chart.utf8), to: svg) } catch let e as FactoryError {
+                    throw FactoryError("writing \(svg): \(e.description.components(separatedBy: ": ").last ?? "")", kind: e.failureKind)
                 }
             }
             if json {
@@ -142,20 +101,6 @@ struct BenchParts: ParsableCommand {
             throw ValidationError("--chunk-sizes must be sizes from 0.000001 to \(Limits.maxMB) MB, separated by commas, not \(shown)")
         }
         return sizes.map { $0! }
-    }
-
-    /// What a pull without deltas fetches: every object of TO that FROM lacks, at its stored size.
-    private func objectPull(_ repo: Repository, _ name: DeltaName) throws -> ObjectPullCost {
-        let needed = try repo.traverse(commit: name.to).subtracting(try repo.traverse(commit: name.from!))
-        var bytes: UInt64 = 0
-        for object in needed { bytes += try repo.storageSize(of: object) }
-        return ObjectPullCost(objects: needed.count, bytes: bytes)
-    }
-
-    private func resolve(_ rev: String, in repo: Repository, role: String) throws -> Checksum {
-        do { return try repo.resolve(rev) } catch let e as RepositoryError {
-            throw CLIError("cannot resolve \(role) \(rev): \(e.message)")
-        }
     }
 }
 

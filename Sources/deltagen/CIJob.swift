@@ -1,9 +1,6 @@
 import ArgumentParser
-import DeltaCompiler
-import DeltaFormat
-import DeltaPlanning
+import DeltaFactory
 import Foundation
-import OSTreeRepo
 
 struct CIJob: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -76,177 +73,32 @@ struct CIJob: ParsableCommand {
         valueName: "SECONDS"))
     var downloadStallTimeout: NumberArgument = 300
 
-    @Option(help: ArgumentHelp("As for generate-delta (0–\(Limits.maxMB)).", valueName: "MB"))
-    var minFallbackSize: NumberArgument = 4
+    @OptionGroup var partSize: PartSizeOptions
 
-    @Option(help: ArgumentHelp("As for generate-delta (1–\(Limits.maxMB)).", valueName: "MB"))
-    var maxChunkSize: NumberArgument = 32
+    @OptionGroup var encoding: EncodingOptions
 
-    @Option(help: ArgumentHelp("Encode objects on N threads and compress up to N parts at once (1–256; default: the number of cores).", valueName: "N"))
-    var jobs: NumberArgument?
+    func validate() throws { _ = try settings() }
 
-    func validate() throws {
-        _ = try parallel.integer("--parallel", Limits.parallel)
-        _ = try maxDownloadSize?.integer("--max-download-size", Limits.positiveSizeMB, unit: "MB")
-        _ = try downloadStallTimeout.integer("--download-stall-timeout", Limits.seconds, unit: "seconds")
-        _ = try minFallbackSize.integer("--min-fallback-size", Limits.sizeMB, unit: "MB")
-        _ = try maxChunkSize.integer("--max-chunk-size", Limits.positiveSizeMB, unit: "MB")
-        _ = try jobs?.integer("--jobs", Limits.jobs)
+    func settings() throws -> CIJobRunner.Settings {
+        var s = CIJobRunner.Settings(deltas: deltas)
+        s.workdir = workdir
+        s.archive = archive
+        s.remoteURL = remoteUrl
+        s.httpHeaders = httpHeaders
+        s.parallel = Int(try parallel.integer("--parallel", Limits.parallel))
+        s.only = only
+        s.maxDownloadSize = try maxDownloadSize.map { try $0.integer("--max-download-size", Limits.positiveSizeMB, unit: "MB") * 1_000_000 }
+        s.downloadStallTimeout = Double(try downloadStallTimeout.integer("--download-stall-timeout", Limits.seconds, unit: "seconds"))
+        s.deltaOptions = try encoding.deltaOptions(partSize: partSize)
+        return s
     }
 
     func run() throws {
         try reportingErrors {
-            let headers = try httpHeaders.map { h -> (String, String) in
-                guard let eq = h.firstIndex(of: "="), eq != h.startIndex else {
-                    throw CLIError("--http-header \(h): expected NAME=VALUE")
-                }
-                return (String(h[..<eq]), String(h[h.index(after: eq)...]))
-            }
-            var requests = try DeltasFile.parse(try readInput(deltas), file: deltas)
-            requests = try select(requests)
-            let sources = Sources(requests)
-            try sources.urls.forEach(TarballFetcher.validate)
-            if let remoteUrl { try TarballFetcher.validate(remoteUrl, what: "--remote-url") }
-            if !sources.remoteCommits.isEmpty && remoteUrl == nil {
-                throw CLIError("commit \(sources.remoteCommits[0].hex) has no tarball URL, and no --remote-url was given")
-            }
-
-            // What a killed run left behind goes first, before anything new is fetched.
-            let stale = Scratch.removeStale(in: workdir)
-            if stale > 0 { FileHandle.standardError.write(Data("removed \(stale) download scratch directories left by killed runs\n".utf8)) }
-            let repo = try Publishing.openOrCreate("\(workdir)/ostree_repo")
-            let archiveDir = archive ?? "\(workdir)/archive"
-            let scratch = try Scratch.create(in: workdir)
-            defer { Scratch.remove(scratch) }
-
-            try fetch(sources, into: repo, scratch: scratch, headers: headers)
-            let stats = try generate(requests, in: repo)
-            // Stats are merged (and a bad existing file found) before anything is published.
-            let files = try Publishing.mergedStats(stats, archive: archiveDir)
-            try Publishing.refreshIndexes(repo)
-            try Publishing.writeStats(files, archive: archiveDir)
+            let job = CIJobRunner(try settings(), output: { print($0) }, log: { line in
+                FileHandle.standardError.write(Data("\(line)\n".utf8))
+            })
+            try job.run()
         }
-    }
-
-    private func select(_ requests: [DeltaRequest]) throws -> [DeltaRequest] {
-        guard !only.isEmpty else { return requests }
-        var wanted = Set<DeltaName>()
-        for text in only {
-            guard let name = DeltaName(text), name.from != nil else { throw CLIError("--only \(text): expected FROMHEX-TOHEX") }
-            guard requests.contains(where: { $0.names.contains(name) }) else {
-                throw CLIError("--only \(text): \(deltas) has no such pair")
-            }
-            wanted.insert(name)
-        }
-        return requests.compactMap { r in
-            let froms = r.froms.filter { wanted.contains(DeltaName(from: $0.commit, to: r.to.commit)) }
-            return froms.isEmpty ? nil : DeltaRequest(to: r.to, froms: froms)
-        }
-    }
-
-    private func fetch(_ sources: Sources, into repo: Repository, scratch: String, headers: [(String, String)]) throws {
-        let missing = try sources.urls.filter { url in try sources.commits(from: url).contains { !(try repo.hasCommit($0)) } }
-        if !missing.isEmpty {
-            let fetcher = TarballFetcher(
-                headers: headers, parallel: Int(try parallel.integer("--parallel", Limits.parallel)), directory: scratch,
-                maxDownloadSize: try maxDownloadSize.map { try $0.integer("--max-download-size", Limits.positiveSizeMB) * 1_000_000 },
-                stallTimeout: Double(try downloadStallTimeout.integer("--download-stall-timeout", Limits.seconds)))
-            let total = try fetcher.check(missing)
-            fetcher.log("fetching \(missing.count) tarballs, \(String(format: "%.1f", Double(total) / 1e6)) MB")
-            let extracted = try fetcher.fetchAndExtract(missing)
-            // Merged one at a time: each pull-local is its own libostree transaction.
-            for url in missing {
-                do {
-                    try repo.pullLocal(from: extracted[url]!, commits: sources.commits(from: url))
-                } catch let e as RepositoryError {
-                    throw CLIError("merging \(url) into \(repo.path): \(e.message)")
-                }
-                try? FileManager.default.removeItem(atPath: extracted[url]!)
-            }
-        }
-        let remote = try sources.remoteCommits.filter { !(try repo.hasCommit($0)) }
-        if let remoteUrl, !remote.isEmpty {
-            FileHandle.standardError.write(Data("pulling \(remote.count) commits from \(remoteUrl)\n".utf8))
-            // libostree would send the headers on across redirects to any host; with headers,
-            // an http(s) remote is pulled through OriginProxy, which keeps them at its origin.
-            var proxy: OriginProxy?
-            if !headers.isEmpty, let scheme = URL(string: remoteUrl)?.scheme?.lowercased(), ["http", "https"].contains(scheme) {
-                proxy = try OriginProxy(remote: remoteUrl, fetcher: TarballFetcher(
-                    headers: headers, parallel: 1, directory: workdir,
-                    maxDownloadSize: try maxDownloadSize.map { try $0.integer("--max-download-size", Limits.positiveSizeMB) * 1_000_000 },
-                    stallTimeout: Double(try downloadStallTimeout.integer("--download-stall-timeout", Limits.seconds))))
-            }
-            defer { proxy?.stop() }
-            do {
-                try repo.pull(fromURL: proxy?.localURL ?? remoteUrl, commits: remote, headers: proxy == nil ? headers : [])
-            } catch let e as RepositoryError {
-                throw CLIError("pulling from \(remoteUrl): \(proxy?.unproxied(e.message) ?? e.message)")
-            }
-        }
-        for commit in sources.allCommits where !(try repo.hasCommit(commit)) {
-            throw CLIError("commit \(commit.hex) is not in the repository after fetching")
-        }
-    }
-
-    private func generate(_ requests: [DeltaRequest], in repo: Repository) throws -> DeltaStats {
-        var options = DeltaOptions()
-        // validate() keeps each size within Limits.maxMB, so the byte counts fit.
-        options.minFallbackSize = UInt64(try minFallbackSize.integer("--min-fallback-size", Limits.sizeMB)) * 1_000_000
-        options.maxChunkSize = Int(try maxChunkSize.integer("--max-chunk-size", Limits.positiveSizeMB)) * 1_000_000
-        if let jobs { options.jobs = Int(try jobs.integer("--jobs", Limits.jobs)) }
-        let generator = DeltaGenerator(repo: repo, options: options)
-        var stats = DeltaStats()
-        let names = requests.flatMap(\.names)
-        for (i, name) in names.enumerated() {
-            let location = DeltaLocation(repoPath: repo.path, name: name)
-            let label = "[\(i + 1)/\(names.count)] \(name)"
-            if FileManager.default.fileExists(atPath: location.superblockPath) {
-                if let existing = Publishing.verified(location, repo: repo) {
-                    print("\(label): exists and verifies, kept")
-                    stats[from: name.from!, to: name.to] = Publishing.statsEntry(existing)
-                    continue
-                }
-                print("\(label): exists but does not verify, regenerating")
-            }
-            let report: DeltaReport
-            do {
-                report = try generator.generate(name)
-            } catch {
-                throw CLIError("generating \(name): \(plainReason(error))")
-            }
-            // generate() verified the delta before publishing it; this reads its totals.
-            guard let inspection = try? location.inspect() else {
-                throw CLIError("the new delta \(name) does not read back cleanly")
-            }
-            print("\(label): \(report.parts) parts, \(report.fallbacks) fallbacks, \(report.totalBytes) bytes")
-            stats[from: name.from!, to: name.to] = Publishing.statsEntry(inspection)
-        }
-        return stats
-    }
-}
-
-/// Where each commit of a deltas file comes from.
-private struct Sources {
-    /// Unique tarball URLs, in file order.
-    var urls: [String] = []
-    /// Each commit is pulled from the first URL listed with it.
-    var origin: [Checksum: String] = [:]
-    var remoteCommits: [Checksum] = []
-    var allCommits: [Checksum] = []
-
-    init(_ requests: [DeltaRequest]) {
-        let all = requests.flatMap { [$0.to] + $0.froms }
-        for source in all where source.hasTarball {
-            if !urls.contains(source.url) { urls.append(source.url) }
-            if origin[source.commit] == nil { origin[source.commit] = source.url }
-        }
-        for source in all where !allCommits.contains(source.commit) {
-            allCommits.append(source.commit)
-            if origin[source.commit] == nil { remoteCommits.append(source.commit) }
-        }
-    }
-
-    func commits(from url: String) -> [Checksum] {
-        allCommits.filter { origin[$0] == url }
     }
 }

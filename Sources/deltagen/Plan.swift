@@ -1,4 +1,5 @@
 import ArgumentParser
+import DeltaFactory
 import DeltaPlanning
 import Foundation
 
@@ -79,9 +80,9 @@ struct PlanCommand: ParsableCommand {
             let to = try PlanCommand.version(toVersion)
             let explicit = try fromVersions.map(PlanCommand.version)
             if byTag != nil && status == nil {
-                throw CLIError("--by-tag needs --status FILE, the factory status JSON")
+                throw FactoryError("--by-tag needs --status FILE, the factory status JSON")
             }
-            if status != nil && byTag == nil { throw CLIError("--status is only read with --by-tag") }
+            if status != nil && byTag == nil { throw FactoryError("--status is only read with --by-tag") }
             let fleet = try status.map { try FleetStatus(json: try readInput($0), file: $0) }
             let targetsFile = try targets.map { try TargetsFile(json: try readInput($0), file: $0) }
             let template = try tarballUrl.map(URLTemplate.init)
@@ -99,7 +100,7 @@ struct PlanCommand: ParsableCommand {
                 return
             }
             guard let targetsFile else {
-                throw CLIError("--targets FILE is needed to resolve versions to commits (or use --dry-run)")
+                throw FactoryError("--targets FILE is needed to resolve versions to commits (or use --dry-run)")
             }
             let plan = try Planner.resolve(to: to, froms: froms, targets: targetsFile, hardwareID: hwId,
                                            tarballURL: template)
@@ -118,34 +119,9 @@ struct PlanCommand: ParsableCommand {
     }
 
     static func version(_ text: String) throws -> Int {
-        guard let v = Int(text) else { throw CLIError("version \"\(text)\" is not an integer (a CI build number)") }
+        guard let v = Int(text) else { throw FactoryError("version \"\(text)\" is not an integer (a CI build number)") }
         return v
     }
-}
-
-/// Reads an input file (targets, status, deltas file, delta-stats). Pipes are fine
-/// (`--targets <(curl …)`), so the size is capped while reading rather than checked first:
-/// `/dev/zero` or a wrong multi-gigabyte path gets an error, not an endless read.
-func readInput(_ path: String, limit: Int = 256 << 20) throws -> Data {
-    var isDir: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-        throw CLIError("cannot read \(path): no such file")
-    }
-    if isDir.boolValue { throw CLIError("cannot read \(path): it is a directory") }
-    guard let handle = FileHandle(forReadingAtPath: path) else { throw CLIError("cannot read \(path): permission denied") }
-    defer { try? handle.close() }
-    var data = Data()
-    do {
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            data.append(chunk)
-            if data.count > limit { throw CLIError("cannot read \(path): larger than \(limit >> 20) MiB") }
-        }
-    } catch let e as CLIError {
-        throw e
-    } catch {
-        throw CLIError("cannot read \(path): \(plainReason(error))")
-    }
-    return data
 }
 
 func warn(_ message: String) {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// `ci-job`'s scratch directory, `WORKDIR/.deltagen-fetch-XXXXXX`, for downloads and
 /// extracted tarballs. It is removed on every way out: a normal return or an error (the
@@ -7,8 +8,10 @@ import Foundation
 /// every scratch directory whose lock is free, since each live run holds an flock on its own.
 enum Scratch {
     static let prefix = ".deltagen-fetch-"
-    private static let registered = Locked<[String]>([])
-    private static var sources: [DispatchSourceSignal] = []
+    /// Scratch directories of this process, for the signal handlers to remove.
+    private static let registered = Mutex<[String]>([])
+    /// The installed signal sources; kept so they stay alive.
+    private static let sources = Mutex<[any DispatchSourceSignal]>([])
 
     /// Removes scratch directories of runs that are gone; returns how many.
     @discardableResult
@@ -32,33 +35,35 @@ enum Scratch {
 
     /// A new scratch directory, locked for this process's lifetime and removed on signals.
     static func create(in workdir: String) throws -> String {
-        let path = try Publishing.makeTemporaryDirectory(in: workdir, prefix: String(prefix.dropLast()))
+        let path = try FactoryFiles.makeTemporaryDirectory(in: workdir, prefix: String(prefix.dropLast()))
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         // The descriptor stays open, and the lock held, until the process ends.
         if fd >= 0 { _ = flock(fd, LOCK_EX | LOCK_NB) }
-        registered.update { $0.append(path) }
+        registered.withLock { $0.append(path) }
         installSignalHandlers()
         return path
     }
 
     static func remove(_ path: String) {
-        registered.update { $0.removeAll { $0 == path } }
+        registered.withLock { $0.removeAll { $0 == path } }
         removeTree(path)
     }
 
     private static func installSignalHandlers() {
-        guard sources.isEmpty else { return }
-        for sig in [SIGTERM, SIGINT, SIGHUP] {
+        sources.withLock { sources in
+            guard sources.isEmpty else { return }
+            for sig in [SIGTERM, SIGINT, SIGHUP] {
             signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler {
-                for path in registered.value { removeTree(path) }
-                FileHandle.standardError.write(Data("error: stopped by signal \(sig); removed the download scratch\n".utf8))
-                signal(sig, SIG_DFL)
-                kill(getpid(), sig)
+                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+                source.setEventHandler {
+                    for path in registered.withLock({ $0 }) { removeTree(path) }
+                    FileHandle.standardError.write(Data("error: stopped by signal \(sig); removed the download scratch\n".utf8))
+                    signal(sig, SIG_DFL)
+                    kill(getpid(), sig)
+                }
+                source.resume()
+                sources.append(source)
             }
-            source.resume()
-            sources.append(source)
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Synchronization
 
 /// A forwarding HTTP proxy on 127.0.0.1 for libostree's pull from `--remote-url`.
 ///
@@ -11,10 +12,10 @@ import FoundationNetworking
 /// rules as the tarball fetches (`TarballFetcher.follow`): headers only to the remote's own
 /// origin, at most 5 redirects, http and https only, the size limit and stall timeout. The
 /// path starts with a random secret, so another local user cannot borrow the credentials.
-final class OriginProxy {
+final class OriginProxy: Sendable {
     let remote: String
     let secret: String
-    private(set) var port = 0
+    let port: Int
     private let fetcher: TarballFetcher
     private let listener: Int32
 
@@ -24,8 +25,8 @@ final class OriginProxy {
         self.remote = remote.hasSuffix("/") ? String(remote.dropLast()) : remote
         self.fetcher = fetcher
         secret = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
-        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard listener >= 0 else { throw CLIError("cannot open a local socket: \(posixReason(errno))") }
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard listener >= 0 else { throw FactoryError("cannot open a local socket: \(posixReason(errno))", kind: .network) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -36,24 +37,27 @@ final class OriginProxy {
         guard bound == 0, listen(listener, 64) == 0 else {
             let reason = posixReason(errno)
             close(listener)
-            throw CLIError("cannot listen on 127.0.0.1: \(reason)")
+            throw FactoryError("cannot listen on 127.0.0.1: \(reason)", kind: .network)
         }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
         }
+        self.listener = listener
         port = Int(UInt16(bigEndian: address.sin_port))
         // A client that hangs up mid-body must not kill the job with SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
         let fd = listener
-        Thread.detachNewThread { [self] in
+        // Serial queues, one to accept and one per connection: each gets its own thread, so
+        // a slow remote on one connection never holds up libostree's others.
+        DispatchQueue(label: "deltagen.proxy.accept").async { [self] in
             while true {
                 let client = accept(fd, nil, nil)
                 if client < 0 {
                     if errno == EINTR { continue }
                     return
                 }
-                Thread.detachNewThread { self.serve(client) }
+                DispatchQueue(label: "deltagen.proxy.connection").async { self.serve(client) }
             }
         }
     }
@@ -76,19 +80,19 @@ final class OriginProxy {
         guard method == "GET" || method == "HEAD" else { return respond(handle, 405, "Method Not Allowed") }
         guard path == prefix || path.hasPrefix(prefix + "/") else { return respond(handle, 404, "Not Found") }
         let target = remote + path.dropFirst(prefix.count)
-        let delegate = DownloadDelegate(handle: method == "GET" ? handle : nil,
-                                        limit: fetcher.maxDownloadSize ?? TarballFetcher.unknownSizeLimit)
-        var headWritten = false
-        delegate.onResponse = { response in
-            var head = "HTTP/1.0 200 OK\r\nConnection: close\r\n"
-            if response.expectedContentLength >= 0 { head += "Content-Length: \(response.expectedContentLength)\r\n" }
-            head += "\r\n"
-            try handle.write(contentsOf: Data(head.utf8))
-            headWritten = true
-        }
+        let headWritten = Shared(false)
+        let delegate = DownloadDelegate(
+            handle: method == "GET" ? handle : nil, limit: fetcher.maxDownloadSize ?? TarballFetcher.unknownSizeLimit,
+            onResponse: { response in
+                var head = "HTTP/1.0 200 OK\r\nConnection: close\r\n"
+                if response.expectedContentLength >= 0 { head += "Content-Length: \(response.expectedContentLength)\r\n" }
+                head += "\r\n"
+                try handle.write(contentsOf: Data(head.utf8))
+                headWritten.mutex.withLock { $0 = true }
+            })
         do {
             let response = try fetcher.follow(target, method: method, delegate: delegate)
-            if !headWritten {
+            if !headWritten.mutex.withLock({ $0 }) {
                 let length = method == "HEAD" && response.statusCode == 200 ? max(0, response.expectedContentLength) : 0
                 respond(handle, response.statusCode, HTTPURLResponse.localizedString(forStatusCode: response.statusCode),
                         contentLength: length)
@@ -96,7 +100,7 @@ final class OriginProxy {
         } catch {
             fetcher.log("pulling \(target): \(error)")
             // After a partial body, closing early is the signal: Content-Length was promised.
-            if !headWritten { respond(handle, 502, "Bad Gateway") }
+            if !headWritten.mutex.withLock({ $0 }) { respond(handle, 502, "Bad Gateway") }
         }
     }
 
