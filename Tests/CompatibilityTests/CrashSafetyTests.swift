@@ -2,9 +2,9 @@ import DeltaFormat
 import Foundation
 import XCTest
 
-/// Crash safety of generate-delta: kill -9 at random moments, two runs of one pair at once,
-/// a full disk and a read-only repository. After each, `deltas/` holds only whole deltas
-/// that read back, and the next run succeeds and leaves no staging behind.
+/// Crash safety of generate-delta and merge-deltas: kill -9 at random moments, two runs of one
+/// pair at once, a full disk and a read-only repository. After each, `deltas/` holds only
+/// whole deltas that read back, and the next run succeeds and leaves no staging behind.
 final class CrashSafetyTests: XCTestCase {
     private func generate(_ repo: String, _ args: [String]) -> [String] {
         [Harness.deltagen, "generate-delta", "--repo", repo] + args
@@ -82,6 +82,66 @@ final class CrashSafetyTests: XCTestCase {
         try Harness.check(generate(repo, variants[1].args))
         try Stock.applyOffline(source: repo, deltaPath: deltaDirectory(repo, from: small.v1, to: small.v2),
                                from: small.v1, to: small.v2)
+    }
+
+    /// merge-deltas publishes through the same staging, lock and rename as generate-delta, so
+    /// the same kill loop holds: two fan-out uploads with different bytes for one pair (and a
+    /// from-scratch delta) are merged in turn, each run killed at a random moment. After every
+    /// kill the repository's deltas all read back, every delta it held before is still there,
+    /// the stats file is whole JSON, and a rerun completes.
+    func testMergeDeltasKillLoopKeepsEveryDelta() throws {
+        let small = try SmallRepo.shared()
+        var uploads: [String] = []
+        for args in [["--max-chunk-size", "1", "--min-fallback-size", "0"], ["--jobs", "1", "--inline"]] {
+            let source = try small.copy()
+            try Harness.check(generate(source, args + [small.v1, small.v2]))
+            try Harness.check(generate(source, args + ["--empty", small.v1]))
+            uploads.append(source)
+        }
+        let work = try Harness.makeTemporaryDirectory()
+        let target = work + "/merged"
+        func merge(_ upload: String) -> [String] {
+            [Harness.deltagen, "merge-deltas", "--repo", target, "--archive", work + "/archive", upload]
+        }
+        var durations: [Double] = []
+        for upload in uploads {
+            let start = Date()
+            try Harness.check(merge(upload))
+            durations.append(Date().timeIntervalSince(start))
+        }
+        XCTAssertEqual(DeltaAudit.check(target).deltas, 2)
+        let stats = "\(work)/archive/\(small.v2).json"
+
+        var rng = SeededGenerator(seed: 20_251_203)
+        var kills = 0, runs = 0
+        while kills < 30 && runs < 120 {
+            let upload = runs % uploads.count
+            let held = try FileManager.default.subpathsOfDirectory(atPath: target + "/deltas").filter { $0.hasSuffix("/superblock") }
+            let delay = Double.random(in: 0...(durations[upload] * 1.1), using: &rng)
+            if try runAndKill(merge(uploads[upload]), after: delay) { kills += 1 }
+            runs += 1
+            let audit = DeltaAudit.check(target)
+            XCTAssertEqual(audit.problems, [], "after run \(runs), killed at \(delay) s")
+            for superblock in held {
+                XCTAssertTrue(FileManager.default.fileExists(atPath: "\(target)/deltas/\(superblock)"),
+                              "run \(runs) lost \(superblock)")
+            }
+            XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stats))),
+                             "the stats file is not whole after run \(runs)")
+            if !audit.problems.isEmpty { return }
+            XCTAssertLessThanOrEqual(DeltaAudit.stagingLeftovers(target).count, 1, "staging piles up")
+        }
+        print("merge kill loop: \(kills) kills in \(runs) runs, full runs took \(durations) s")
+        XCTAssertGreaterThanOrEqual(kills, 30, "only \(kills) of \(runs) runs were killed before finishing")
+
+        for upload in uploads { try Harness.check(merge(upload)) }
+        XCTAssertEqual(DeltaAudit.check(target).problems, [])
+        XCTAssertEqual(DeltaAudit.check(target).deltas, 2)
+        XCTAssertEqual(DeltaAudit.stagingLeftovers(target), [])
+        // The last merge's bytes are the ones in place.
+        let name = "\(small.v1)-\(small.v2)"
+        let last = try Harness.check([Harness.deltagen, "show", "--json", "--repo", uploads[1], name])
+        XCTAssertEqual(try Harness.check([Harness.deltagen, "show", "--json", "--repo", target, name]), last)
     }
 
     func testConcurrentRunsOfOnePairEndWithOneDelta() throws {
