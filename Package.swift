@@ -8,6 +8,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // FileDescriptor, FilePath and Errno for the file operations of the publish path.
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // System libraries, found with pkg-config. Each module map wraps one C library.
@@ -31,7 +33,8 @@ let package = Package(
         // The only module that calls libostree.
         .target(name: "OSTreeRepo", dependencies: ["CLibOSTree", "CGLib", "DeltaFormat"]),
         // The generator: tree diff, object plans, part packing, atomic writing.
-        .target(name: "DeltaCompiler", dependencies: ["DeltaFormat", "OSTreeRepo", "CLinuxShim", "CDivSufSort"]),
+        .target(name: "DeltaCompiler", dependencies: ["DeltaFormat", "OSTreeRepo", "CLinuxShim", "CDivSufSort",
+                                                     .product(name: "SystemPackage", package: "swift-system")]),
         // Fleet side: targets.json and status files -> commit pairs; CI deltas file; delta-stats.
         .target(name: "DeltaPlanning", dependencies: ["DeltaFormat"],
                 swiftSettings: [.swiftLanguageMode(.v6)]),

@@ -1,5 +1,6 @@
-import Glibc
 import DeltaFormat
+import Glibc
+import SystemPackage
 
 /// A failed system call on a path, reported the way ostree does: `what PATH: reason`.
 public struct SystemError: Error, CustomStringConvertible {
@@ -17,10 +18,10 @@ public struct SystemError: Error, CustomStringConvertible {
 }
 
 extension SystemError: ClassifiedError {
-    /// A path that is missing or of the wrong type is the caller's input; anything else
-    /// (no space, a read-only or failing disk, a file-size limit) is storage.
+    /// A path that is missing, of the wrong type or not ours to write is the caller's input;
+    /// anything else (no space, a read-only or failing disk, a file-size limit) is storage.
     public var failureKind: FailureKind {
-        [ENOENT, ENOTDIR, EISDIR, EEXIST, ELOOP, ENAMETOOLONG].contains(code) ? .badInput : .storage
+        [ENOENT, ENOTDIR, EISDIR, EEXIST, ELOOP, ENAMETOOLONG, EACCES, EPERM].contains(code) ? .badInput : .storage
     }
 }
 
@@ -46,16 +47,23 @@ public enum AtomicFile {
     }
 }
 
-/// Small, explicit file operations with errno-based errors.
+/// Small, explicit file operations with errno-based errors. Descriptors, paths and errno
+/// come from swift-system (`FileDescriptor`, `FilePath`, `Errno`), which retries EINTR and
+/// checks `close`; what it lacks (mkdir, fsync, directory listing, rename) stays a thin
+/// wrapper here.
 enum FileOps {
+    /// Runs a swift-system call, turning its `Errno` into a `SystemError` naming the
+    /// operation and the path.
+    static func call<T>(_ operation: String, _ path: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as Errno { throw SystemError(operation, path, code: e.rawValue) }
+    }
+
     static func exists(_ path: String) -> Bool {
-        var st = stat()
-        return lstat(path, &st) == 0
+        (try? Stat(FilePath(path), followTargetSymlink: false)) != nil
     }
 
     static func isDirectory(_ path: String) -> Bool {
-        var st = stat()
-        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+        (try? Stat(FilePath(path)))?.type == .directory
     }
 
     /// Creates `path` and any missing parents with mode 0775, like ostree's delta directories.
@@ -66,76 +74,68 @@ enum FileOps {
         if mkdir(path, 0o775) != 0 && errno != EEXIST { throw SystemError("mkdir", path) }
     }
 
-    /// Writes `bytes` to a new file (which must not exist), flushes it to disk and closes it.
+    /// Writes `bytes` to a new file (which must not exist), flushes it to disk and closes it;
+    /// a failed close is an error too.
     static func writeNewFile(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw SystemError("open", path) }
-        defer { close(fd) }
-        try bytes.withUnsafeBytes { try writeAll(fd, $0, path: path) }
-        guard fsync(fd) == 0 else { throw SystemError("fsync", path) }
-        _ = fchmod(fd, mode)  // O_CREAT's mode is masked by the umask; parts are always 0644
+        let fd = try call("open", path) {
+            try FileDescriptor.open(FilePath(path), .writeOnly, options: [.create, .exclusiveCreate, .closeOnExec],
+                                    permissions: FilePermissions(rawValue: mode))
+        }
+        try call("write", path) {
+            try fd.closeAfter {
+                try fd.writeAll(bytes)
+                try sync(fd)
+                _ = fchmod(fd.rawValue, mode)  // O_CREAT's mode is masked by the umask; parts are always 0644
+            }
+        }
     }
 
-    /// Writes all of `bytes` to `fd` (at its offset), retrying short writes and EINTR.
+    /// Writes all of `bytes` to `fd` (at its offset); swift-system retries short writes and EINTR.
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
-        var written = 0
-        while written < bytes.count {
-            let n = write(fd, bytes.baseAddress! + written, bytes.count - written)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SystemError("write", path)
-            }
-            written += n
-        }
+        try call("write", path) { _ = try FileDescriptor(rawValue: fd).writeAll(bytes) }
     }
 
     static func readFile(_ path: String, limit: Int) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SystemError("open", path) }
-        defer { close(fd) }
         var out = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SystemError("read", path)
-            }
-            if n == 0 { return out }
-            guard out.count + n <= limit else { throw SystemError("read", path, code: EFBIG) }
-            out.append(contentsOf: chunk[0..<n])
-        }
+        try forEachChunk(of: path, limit: UInt64(limit), chunkSize: 1 << 16) { out.append(contentsOf: $0) }
+        return out
     }
 
     /// Hands file `path` to `body` in pieces of 1 MiB and returns its size; stops with an
     /// error past `limit` bytes, so a file that grows or lies about its size is never read whole.
     @discardableResult
-    static func forEachChunk(of path: String, limit: UInt64, _ body: ([UInt8]) throws -> Void) throws -> UInt64 {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SystemError("open", path) }
-        defer { close(fd) }
-        var size: UInt64 = 0
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 { throw SystemError("read", path) }
-            if n == 0 { return size }
-            size += UInt64(n)
-            guard size <= limit else { throw SystemError("read", path, code: EFBIG) }
-            try body(Array(chunk[0..<n]))
+    static func forEachChunk(of path: String, limit: UInt64, chunkSize: Int = 1 << 20,
+                             _ body: ([UInt8]) throws -> Void) throws -> UInt64 {
+        let fd = try call("open", path) { try FileDescriptor.open(FilePath(path), .readOnly, options: .closeOnExec) }
+        return try call("read", path) {
+            try fd.closeAfter {
+                var size: UInt64 = 0
+                var chunk = [UInt8](repeating: 0, count: chunkSize)
+                while true {
+                    let n = try chunk.withUnsafeMutableBytes { try fd.read(into: $0) }
+                    if n == 0 { return size }
+                    size += UInt64(n)
+                    guard size <= limit else { throw Errno.fileTooLarge }
+                    try body(Array(chunk[0..<n]))
+                }
+            }
         }
     }
 
+    /// fsync, which swift-system does not wrap.
+    static func sync(_ fd: FileDescriptor) throws {
+        guard fsync(fd.rawValue) == 0 else { throw Errno(rawValue: errno) }
+    }
+
+    /// Flushes a directory's entries (a rename into it, say) to disk; best effort, since a
+    /// file system that cannot fsync a directory has nothing more to flush.
     static func syncDirectory(_ path: String) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 {
-            _ = fsync(fd)
-            close(fd)
-        }
+        guard let fd = try? FileDescriptor.open(FilePath(path), .readOnly, options: [.directory, .closeOnExec]) else { return }
+        _ = try? fd.closeAfter { try sync(fd) }
     }
 
     /// The names in directory `path`, without "." and ".."; empty if it cannot be read.
+    /// swift-system has no directory listing, so this is readdir.
     static func entries(of path: String) -> [String] {
         guard let dir = opendir(path) else { return [] }
         defer { closedir(dir) }
@@ -149,21 +149,12 @@ enum FileOps {
         return names
     }
 
-    /// Removes a file or a directory tree; errors are ignored because this only cleans up.
+    /// Removes a file or a directory tree without following symlinks; errors are ignored
+    /// because this only cleans up.
     static func removeTree(_ path: String) {
-        var st = stat()
-        guard lstat(path, &st) == 0 else { return }
-        if (st.st_mode & S_IFMT) == S_IFDIR {
-            if let dir = opendir(path) {
-                while let entry = readdir(dir) {
-                    let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                        String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-                    }
-                    if name == "." || name == ".." { continue }
-                    removeTree(path + "/" + name)
-                }
-                closedir(dir)
-            }
+        guard let st = try? Stat(FilePath(path), followTargetSymlink: false) else { return }
+        if st.type == .directory {
+            for name in entries(of: path) { removeTree(path + "/" + name) }
             rmdir(path)
         } else {
             unlink(path)

@@ -2,6 +2,8 @@ import CLinuxShim
 import DeltaFormat
 import Glibc
 import OSTreeRepo
+import SystemPackage
+import Synchronization
 
 /// A private directory where a delta is built, then moved into place in one rename.
 ///
@@ -29,7 +31,7 @@ public final class StagingDirectory {
     /// For --filename: the directory that is exchanged whole, when it holds only a delta.
     private let exchangedDirectory: String?
     private var published = false
-    private var lockFD: Int32 = -1
+    private var lockFD: FileDescriptor?
     /// A test seam: runs between finding the target absent and renaming onto it, so a unit
     /// test can publish a rival delta exactly there.
     var beforeRename: (() -> Void)?
@@ -213,10 +215,8 @@ public final class StagingDirectory {
     /// Removes the staging directory (or, after an exchange, the old delta now held in it).
     public func discard() {
         if !published || filename != nil { FileOps.removeTree(path) }
-        if lockFD >= 0 {
-            close(lockFD)
-            lockFD = -1
-        }
+        try? lockFD?.close()
+        lockFD = nil
     }
 }
 
@@ -224,34 +224,62 @@ public final class StagingDirectory {
 /// summary and delta-stats, so two writers (generate-delta, ci-job, merge-deltas) never
 /// interleave. It is an `flock` on `deltagen-publish.lock` in the repository's top directory
 /// (not `tmp/`, which libostree may clean), so the kernel drops it when a holder dies.
+///
+/// Within one process the lock is shared: two descriptors of one process would exclude each
+/// other, so a nested publish (merge-deltas holds the lock while `StagingDirectory.publish`
+/// takes it again) joins the one already held instead of waiting for itself.
 public final class PublishLock {
     public static let fileName = "deltagen-publish.lock"
-    private var fd: Int32
+    /// The locks this process holds, by lock-file path, with their number of holders.
+    private static let held = Mutex<[String: (fd: FileDescriptor, holders: Int)]>([:])
+    private var path: String?
 
     /// Waits for the lock, then holds it until `release` (or deinit).
     public init(repoPath: String) throws {
         let path = "\(repoPath)/\(PublishLock.fileName)"
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        guard fd >= 0 else { throw SystemError("opening the publish lock", path) }
-        while flock(fd, LOCK_EX) != 0 {
-            guard errno == EINTR else {
-                let code = errno
-                close(fd)
-                throw SystemError("locking", path, code: code)
+        try PublishLock.held.withLock { held in
+            if let entry = held[path] {
+                held[path] = (entry.fd, entry.holders + 1)
+                return
             }
+            let fd = try FileOps.call("opening the publish lock", path) {
+                try FileDescriptor.open(FilePath(path), .readWrite, options: [.create, .closeOnExec, .noFollow],
+                                        permissions: [.ownerReadWrite, .groupRead, .otherRead])
+            }
+            // flock, which swift-system does not wrap; it waits, so a signal can interrupt it.
+            while flock(fd.rawValue, LOCK_EX) != 0 {
+                guard errno == EINTR else {
+                    let code = errno
+                    try? fd.close()
+                    throw SystemError("locking", path, code: code)
+                }
+            }
+            held[path] = (fd, 1)
         }
+        self.path = path
     }
 
+    /// Drops this holder; the last one closes the descriptor, which drops the flock.
     public func release() {
-        if fd >= 0 { close(fd) }
-        fd = -1
+        guard let path else { return }
+        self.path = nil
+        PublishLock.held.withLock { held in
+            guard let entry = held[path] else { return }
+            if entry.holders > 1 {
+                held[path] = (entry.fd, entry.holders - 1)
+            } else {
+                try? entry.fd.close()
+                held[path] = nil
+            }
+        }
     }
 
     deinit { release() }
 }
 
-/// A --filename path that deltagen will not write to.
-struct DeltaPathError: Error, CustomStringConvertible {
+/// A --filename path that deltagen will not write to: the caller's input.
+struct DeltaPathError: ClassifiedError, CustomStringConvertible {
+    var failureKind: FailureKind { .badInput }
     var description: String
     init(_ message: String) { description = message }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import SystemPackage
 
 /// Names, locks and cleans up staging directories, so that a run killed with SIGKILL leaves
 /// nothing that accumulates, and no run ever removes a directory another run is using.
@@ -19,12 +20,13 @@ enum StaleStaging {
     }
 
     /// Takes the lock that marks `path` as in use; returns the descriptor that holds it.
-    static func lock(_ path: String) throws -> Int32 {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw SystemError("opening staging directory", path) }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+    static func lock(_ path: String) throws -> FileDescriptor {
+        let fd = try FileOps.call("opening staging directory", path) {
+            try FileDescriptor.open(FilePath(path), .readOnly, options: [.directory, .closeOnExec])
+        }
+        guard flock(fd.rawValue, LOCK_EX | LOCK_NB) == 0 else {
             let code = errno
-            close(fd)
+            try? fd.close()
             throw SystemError("locking staging directory", path, code: code)
         }
         return fd
@@ -33,29 +35,20 @@ enum StaleStaging {
     /// Removes abandoned staging directories in `parent`. Failures are ignored: cleanup must
     /// never stop a run (a read-only repository, say, still gets its clear error later).
     static func clean(in parent: String) {
-        guard let dir = opendir(parent) else { return }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if name.hasPrefix(prefix) { names.append(name) }
-        }
-        closedir(dir)
+        let names = FileOps.entries(of: parent).filter { $0.hasPrefix(prefix) }
         for name in names where isAbandoned("\(parent)/\(name)", name: name) {
             FileOps.removeTree("\(parent)/\(name)")
         }
     }
 
     static func isAbandoned(_ path: String, name: String) -> Bool {
-        var st = stat()
-        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return false }
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
+        guard let st = try? Stat(FilePath(path), followTargetSymlink: false), st.type == .directory,
+              let fd = try? FileDescriptor.open(FilePath(path), .readOnly, options: [.directory, .noFollow, .closeOnExec])
+        else { return false }
+        defer { try? fd.close() }
         // Held by a live run, wherever it runs. Our probe lock is dropped by close above.
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return false }
-        let old = time(nil) - st.st_mtim.tv_sec > maxAge
+        guard flock(fd.rawValue, LOCK_EX | LOCK_NB) == 0 else { return false }
+        let old = time(nil) - st.rawValue.st_mtim.tv_sec > maxAge
         guard let pid = creatorPid(name) else { return old }
         return old || !isRunning(pid)
     }

@@ -52,25 +52,29 @@ final class PublishingTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: repo.path + "/" + PublishLock.fileName))
     }
 
-    /// Two writers never interleave: a second lock waits until the first is released.
-    func testPublishLockExcludesASecondWriter() throws {
+    /// `flock -n` on the lock file from another process: 0 when it got the lock.
+    private func otherProcessLocks(_ path: String) throws -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+        p.arguments = ["-n", path, "true"]
+        try p.run()
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+
+    /// Two writers never interleave: another process cannot take the lock while this one
+    /// holds it, even through a nested holder, and can once the last holder releases it.
+    func testPublishLockExcludesAnotherProcess() throws {
         let dir = try tempDir()
         let repo = try RepositoryAccess.openOrCreate(dir + "/repo")
-        let first = try Publishing.lock(repo)
-        let acquired = Shared(false)
-        let done = DispatchSemaphore(value: 0)
-        let path = repo.path
-        DispatchQueue(label: "second-writer").async {
-            let second = try? PublishLock(repoPath: path)
-            acquired.mutex.withLock { $0 = true }
-            second?.release()
-            done.signal()
-        }
-        usleep(300_000)
-        XCTAssertFalse(acquired.mutex.withLock { $0 }, "a second writer got the lock while the first held it")
-        first.release()
-        XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
-        XCTAssertTrue(acquired.mutex.withLock { $0 })
+        let file = repo.path + "/" + PublishLock.fileName
+        let outer = try Publishing.lock(repo)
+        XCTAssertNotEqual(try otherProcessLocks(file), 0, "another process got the lock while this one held it")
+        let nested = try PublishLock(repoPath: repo.path)  // joins the held lock instead of deadlocking
+        nested.release()
+        XCTAssertNotEqual(try otherProcessLocks(file), 0, "releasing a nested holder dropped the lock")
+        outer.release()
+        XCTAssertEqual(try otherProcessLocks(file), 0, "the lock stayed held after release")
     }
 
     func testStatsAreMergedAndWrittenAtomically() throws {
