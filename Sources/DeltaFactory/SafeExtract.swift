@@ -224,7 +224,13 @@ enum SafeExtractor {
         FactoryError.kind(ofErrno: archive_errno(archive)) ?? .badInput
     }
 
+    /// libarchive's message, with the system's reason when it has one ("Write failed" alone
+    /// does not say that the disk is full).
     private static func message(_ archive: OpaquePointer) -> String {
-        archive_error_string(archive).map { String(cString: $0) } ?? "unknown libarchive error"
+        let text = archive_error_string(archive).map { String(cString: $0) } ?? "unknown libarchive error"
+        let code = archive_errno(archive)
+        guard code > 0 else { return text }
+        let reason = String(cString: strerror(code))
+        return text.contains(reason) ? text : "\(text) (\(reason))"
     }
 }

@@ -1,9 +1,11 @@
+import DeltaFormat
 import Foundation
 
 /// An input file that does not have the shape we need, phrased for the operator.
-public struct InputError: Error, CustomStringConvertible, Equatable {
+public struct InputError: ClassifiedError, CustomStringConvertible, Equatable {
     public var description: String
     public init(_ message: String) { description = message }
+    public var failureKind: FailureKind { .badInput }
 }
 
 /// A parsed JSON value with the path that led to it, so every shape error can say where.

@@ -2,7 +2,10 @@ import DeltaFormat
 import Foundation
 
 /// The errors fioctl stops with, in fioctl's words, plus ours for resolving Targets.
-public enum PlanError: Error, CustomStringConvertible, Equatable {
+public enum PlanError: ClassifiedError, CustomStringConvertible, Equatable {
+    /// Each is a request the fleet's data cannot satisfy: the caller's input.
+    public var failureKind: FailureKind { .badInput }
+
     case fromNotOlder(from: Int, to: Int)
     case unknownTag(String)
     case nothingToDo
@@ -24,6 +27,12 @@ public enum PlanError: Error, CustomStringConvertible, Equatable {
 
 /// Turns "version TO for the devices on tag T" into from-versions, then into commit pairs.
 public enum Planner {
+    /// A CI build number as typed on the command line.
+    public static func version(_ text: String) throws -> Int {
+        guard let v = Int(text) else { throw InputError("version \"\(text)\" is not an integer (a CI build number)") }
+        return v
+    }
+
     /// The from-versions fioctl would send: explicit ones in argument order, then the tag's
     /// non-orphan versions below `to` from the CI tags, then from the production tags.
     /// Duplicates are kept, as fioctl keeps them.

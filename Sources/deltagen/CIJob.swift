@@ -31,7 +31,7 @@ struct CIJob: ParsableCommand {
 
             WORKDIR/ostree_repo is kept between runs; reuse the workdir (or restore it) so a \
             rerun skips finished deltas and the indexes list earlier deltas too. A failure \
-            to fetch, to generate, or to read an earlier stats file exits 1 before the \
+            to fetch (exit 3), to generate (1), or to read an earlier stats file (2) stops before the \
             summary, indexes and stats are touched; deltas already finished stay in \
             deltas/, complete, for the next run to reuse.
 

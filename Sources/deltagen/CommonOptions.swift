@@ -26,7 +26,8 @@ func locateDelta(_ delta: String, repo: () throws -> Repository) throws -> Delta
     return DeltaLocation(repoPath: try repo().path, name: name)
 }
 
-/// Runs a command body, turning any error into one `error: …` line on stderr and exit code 1.
+/// Runs a command body, turning any error into one `error: …` line on stderr and the exit
+/// code of its kind (`FailureKind`, DeltaGen's table); an error that does not say is 1.
 func reportingErrors(_ body: () throws -> Void) throws {
     // Past a file-size limit (RLIMIT_FSIZE) the kernel would kill us with SIGXFSZ mid-write;
     // ignored, the write fails with EFBIG and the usual cleanup and error line follow.
@@ -38,7 +39,7 @@ func reportingErrors(_ body: () throws -> Void) throws {
     } catch {
         let message = String(describing: error).split(separator: "\n").joined(separator: " ")
         FileHandle.standardError.write(Data("error: \(message)\n".utf8))
-        throw ExitCode.failure
+        throw ExitCode((error as? ClassifiedError)?.failureKind.exitCode ?? FailureKind.deltaWork.exitCode)
     }
 }
 
@@ -46,4 +47,8 @@ func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+func warn(_ message: String) {
+    FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
 }

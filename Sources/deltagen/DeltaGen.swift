@@ -14,9 +14,15 @@ struct DeltaGen: ParsableCommand {
 
             Sizes given in MB are decimal (1 MB = 1,000,000 bytes), as in ostree.
 
-            Exit codes: 0 success; 1 an error (one `error:` line); 2 a usage error: an \
-            unknown option, a missing or malformed value, or a number outside its option's \
-            range (one `error:` line naming the option).
+            Every error is one `error:` line on stderr. Exit codes, so CI can tell the cases \
+            apart:
+
+              0  success
+              1  the delta work failed: a corrupt source object, a delta that does not verify
+              2  usage or bad input: an unknown option, a malformed or out-of-range value, \
+            an unknown rev, a missing repository, a bad deltas file or tarball
+              3  fetch or network: a download, connection or HTTP request failed or stalled
+              4  no space or I/O: the disk is full or read-only, or a write failed
             """,
         version: "0.1.0",
         subcommands: [GenerateDelta.self, Show.self, Verify.self, PlanCommand.self, CIJob.self, MergeDeltas.self, BenchParts.self])

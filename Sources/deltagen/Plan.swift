@@ -77,8 +77,8 @@ struct PlanCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let to = try PlanCommand.version(toVersion)
-            let explicit = try fromVersions.map(PlanCommand.version)
+            let to = try Planner.version(toVersion)
+            let explicit = try fromVersions.map(Planner.version)
             if byTag != nil && status == nil {
                 throw FactoryError("--by-tag needs --status FILE, the factory status JSON")
             }
@@ -117,13 +117,4 @@ struct PlanCommand: ParsableCommand {
             }
         }
     }
-
-    static func version(_ text: String) throws -> Int {
-        guard let v = Int(text) else { throw FactoryError("version \"\(text)\" is not an integer (a CI build number)") }
-        return v
-    }
-}
-
-func warn(_ message: String) {
-    FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
 }

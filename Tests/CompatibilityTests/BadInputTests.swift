@@ -12,11 +12,11 @@ final class BadInputTests: XCTestCase {
         return (t, repo)
     }
 
-    private func assertFails(_ repo: String, _ args: [String], stderrContains expected: String,
+    private func assertFails(_ repo: String, _ args: [String], stderrContains expected: String, status: Int32 = 1,
                              runAs prefix: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws {
         let before = try DeltaAudit.snapshot(repo)
         let r = try Harness.run(prefix + [Harness.deltagen, "generate-delta", "--repo", repo] + args)
-        assertOneLineError(r, contains: expected, file: file, line: line)
+        assertOneLineError(r, contains: expected, status: status, file: file, line: line)
         XCTAssertEqual(try DeltaAudit.snapshot(repo), before, "deltas/ changed", file: file, line: line)
         XCTAssertEqual(DeltaAudit.stagingLeftovers(repo), [], "staging left in tmp/", file: file, line: line)
     }
@@ -24,15 +24,15 @@ final class BadInputTests: XCTestCase {
     func testMissingPathAndNonRepository() throws {
         let (t, _) = try repoWithDelta()
         let r = try Harness.run([Harness.deltagen, "generate-delta", "--repo", "/nonexistent/deltagen-repo", t.v1, t.v2])
-        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.status, 2)
         XCTAssertEqual(r.stderr, "error: repository /nonexistent/deltagen-repo does not exist\n")
         let empty = try Harness.makeTemporaryDirectory()
-        try assertFails(empty, [t.v1, t.v2], stderrContains: "is not an OSTree repository")
+        try assertFails(empty, [t.v1, t.v2], stderrContains: "is not an OSTree repository", status: 2)
     }
 
     func testUnknownRef() throws {
         let (t, repo) = try repoWithDelta()
-        try assertFails(repo, ["no-such-ref", t.v2], stderrContains: "cannot resolve FROM no-such-ref")
+        try assertFails(repo, ["no-such-ref", t.v2], stderrContains: "cannot resolve FROM no-such-ref", status: 2)
         try assertFails(repo, [t.v1, String(repeating: "ab", count: 32)],
                         stderrContains: "TO commit \(String(repeating: "ab", count: 32)) is not in the repository")
     }
@@ -86,8 +86,8 @@ final class BadInputTests: XCTestCase {
         }
         try Harness.check(["chmod", "-R", "a-w", repo + "/deltas"])
         defer { _ = try? Harness.run(["chmod", "-R", "u+w", repo + "/deltas"]) }
-        try assertFails(repo, [t.v1, t.v2], stderrContains: "Permission denied", runAs: prefix)
-        try assertFails(repo, ["--empty", t.v1], stderrContains: "Permission denied", runAs: prefix)
+        try assertFails(repo, [t.v1, t.v2], stderrContains: "Permission denied", status: 2, runAs: prefix)
+        try assertFails(repo, ["--empty", t.v1], stderrContains: "Permission denied", status: 2, runAs: prefix)
     }
 
     func testUsageErrors() throws {
@@ -99,9 +99,9 @@ final class BadInputTests: XCTestCase {
         XCTAssertNotEqual(none.status, 0)
         XCTAssertTrue(none.stderr.contains("TO revision must be specified"), none.stderr)
         let badShow = try Harness.run([Harness.deltagen, "show", "--repo", repo, "../../etc/passwd-x"])
-        XCTAssertEqual(badShow.status, 1)
+        XCTAssertEqual(badShow.status, 2)
         let badName = try Harness.run([Harness.deltagen, "show", "--repo", repo, "not-a-delta"])
-        XCTAssertEqual(badName.status, 1)
+        XCTAssertEqual(badName.status, 2)
         XCTAssertTrue(badName.stderr.hasPrefix("error: invalid delta name not-a-delta"), badName.stderr)
     }
 }

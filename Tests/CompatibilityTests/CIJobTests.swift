@@ -117,8 +117,10 @@ final class CIJobTests: XCTestCase {
             return try Harness.run([Harness.deltagen, "ci-job", "--deltas", work + "/d.json",
                                     "--workdir", workdir ?? work + "/w"] + extra)
         }
-        func assertOneLineError(_ r: CommandResult, _ needle: String, file: StaticString = #filePath, line: UInt = #line) {
-            XCTAssertEqual(r.status, 1, file: file, line: line)
+        // Bad input (a deltas file, a tarball, a stats file, an upload) exits 2; a fetch, 3.
+        func assertOneLineError(_ r: CommandResult, _ needle: String, status: Int32 = 2,
+                                file: StaticString = #filePath, line: UInt = #line) {
+            XCTAssertEqual(r.status, status, r.stderr, file: file, line: line)
             let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error: ") }
             XCTAssertEqual(errors.count, 1, r.stderr, file: file, line: line)
             XCTAssertTrue(errors.first?.contains(needle) == true, r.stderr, file: file, line: line)
@@ -126,7 +128,8 @@ final class CIJobTests: XCTestCase {
 
         // One missing tarball: every URL is checked first, and nothing is downloaded.
         let missing = try job(Fleet.deltasFile(to: (t.v3, server.url + "v3.tar"), froms: [(t.v2, server.url + "nope.tar")]))
-        assertOneLineError(missing, "1 of 2 tarballs cannot be fetched, nothing was downloaded: \(server.url)nope.tar: HTTP 404")
+        assertOneLineError(missing, "1 of 2 tarballs cannot be fetched, nothing was downloaded: \(server.url)nope.tar: HTTP 404",
+                           status: 3)
         XCTAssertTrue(server.servedPaths().isEmpty, "no GET before every HEAD succeeded: \(server.servedPaths())")
 
         assertOneLineError(try job("[{\"to\": [\"\(t.v3)\", \"\"], \"froms\": [], \"x\": 1}]"), "unexpected key \"x\"")

@@ -1,5 +1,6 @@
 import DeltaFormat
 import Foundation
+import Synchronization
 import XCTest
 
 /// Crash safety of generate-delta and merge-deltas: kill -9 at random moments, two runs of one
@@ -155,13 +156,12 @@ final class CrashSafetyTests: XCTestCase {
             if round < 3 { try? FileManager.default.removeItem(atPath: target) }
             // A third run of another pair shares tmp/: no run may clean up another's staging.
             let commands = [generate(repo, pair), generate(repo, pair), generate(repo, ["--empty", small.v2])]
-            var results = [CommandResult?](repeating: nil, count: commands.count)
-            let lock = NSLock()
+            let finished = Mutex([CommandResult?](repeating: nil, count: commands.count))
             DispatchQueue.concurrentPerform(iterations: commands.count) { i in
                 let r = try? Harness.run(commands[i])
-                lock.withLock { results[i] = r }
+                finished.withLock { $0[i] = r }
             }
-            for (i, r) in results.enumerated() {
+            for (i, r) in finished.withLock({ $0 }).enumerated() {
                 XCTAssertEqual(r?.status, 0, "round \(round), run \(i): \(r?.stderr ?? "did not start")")
             }
             let audit = DeltaAudit.check(repo)
@@ -232,7 +232,7 @@ final class CrashSafetyTests: XCTestCase {
 
         let before = try DeltaAudit.snapshot(repo)
         let r = try Harness.run(generate(repo, ["--max-chunk-size", "1", "--empty", small.v1]))
-        assertOneLineError(r, contains: "No space left on device")
+        assertOneLineError(r, contains: "No space left on device", status: 4)
         XCTAssertEqual(try DeltaAudit.snapshot(repo), before, "deltas/ changed")
         XCTAssertEqual(DeltaAudit.stagingLeftovers(repo), [])
         XCTAssertTrue(try Harness.ostree(repo, "fsck").contains("no errors found"))
@@ -250,7 +250,7 @@ final class CrashSafetyTests: XCTestCase {
         try Harness.check(generate(repo, ["--inline", "--empty", small.v2]))
         let before = try DeltaAudit.snapshot(repo)
         let r = try Harness.run(["prlimit", "--fsize=10000"] + generate(repo, ["--max-chunk-size", "1", "--empty", small.v1]))
-        assertOneLineError(r, contains: "File too large")
+        assertOneLineError(r, contains: "File too large", status: 4)
         XCTAssertEqual(try DeltaAudit.snapshot(repo), before, "deltas/ changed")
         XCTAssertEqual(DeltaAudit.stagingLeftovers(repo), [])
         try Harness.check(generate(repo, ["--max-chunk-size", "1", "--empty", small.v1]))
@@ -265,7 +265,7 @@ final class CrashSafetyTests: XCTestCase {
         defer { _ = try? Harness.run(["umount", "-l", mnt]) }
         try Harness.check(["mount", "-o", "remount,bind,ro", mnt])
         let r = try Harness.run(generate(mnt, [small.v1, small.v2]))
-        assertOneLineError(r, contains: "Read-only file system")
+        assertOneLineError(r, contains: "Read-only file system", status: 4)
         XCTAssertEqual(DeltaAudit.check(repo).deltas, 0)
     }
 
@@ -281,7 +281,7 @@ final class CrashSafetyTests: XCTestCase {
         try Harness.check(["chmod", "-R", "a+rX,a-w", repo])
         defer { _ = try? Harness.run(["chmod", "-R", "u+w", repo]) }
         let r = try Harness.run(prefix + generate(repo, [small.v1, small.v2]))
-        assertOneLineError(r, contains: "Permission denied")
+        assertOneLineError(r, contains: "Permission denied", status: 2)
         XCTAssertEqual(DeltaAudit.check(repo).deltas, 0)
         XCTAssertEqual(DeltaAudit.stagingLeftovers(repo), [])
     }

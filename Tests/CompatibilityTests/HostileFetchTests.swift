@@ -9,7 +9,7 @@ final class HostileHTTPServer {
 
     init(directory: String, redirectBase: String? = nil) throws {
         logPath = try Harness.makeTemporaryDirectory() + "/requests.jsonl"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         server = try LoopbackProcess(["python3", "-u", Harness.packageRoot + "/TestRepos/hostile-http-server.py",
                                       "--directory", directory, "--log", logPath, "--lifetime", "300"]
                                      + (redirectBase.map { ["--redirect-base", $0] } ?? []))
@@ -41,8 +41,10 @@ final class HostileFetchTests: XCTestCase {
         return try Harness.run([Harness.deltagen, "ci-job", "--deltas", work + "/d.json", "--workdir", work + "/w"] + extra)
     }
 
-    private func assertOneErrorLine(_ r: CommandResult, _ needle: String, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(r.status, 1, r.stderr, file: file, line: line)
+    /// A failed fetch exits 3 (network); a tarball that is not there at all is bad input, 2.
+    private func assertOneErrorLine(_ r: CommandResult, _ needle: String, status: Int32 = 3,
+                                    file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(r.status, status, r.stderr, file: file, line: line)
         let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error: ") }
         XCTAssertEqual(errors.count, 1, r.stderr, file: file, line: line)
         XCTAssertTrue(errors.first?.contains(needle) == true, "expected \"\(needle)\" in: \(r.stderr)", file: file, line: line)
@@ -183,7 +185,7 @@ final class HostileFetchTests: XCTestCase {
 
         let quickFailure = Fleet.deltasFile(to: (fakeCommit, "file:///nonexistent/v.tar"), froms: [])
         let rerun = try job(work, quickFailure)
-        assertOneErrorLine(rerun, "cannot be fetched")
+        assertOneErrorLine(rerun, "cannot be fetched", status: 2)
         XCTAssertTrue(rerun.stderr.contains("removed 1 download scratch directories left by killed runs"), rerun.stderr)
         XCTAssertEqual(scratchLeft(work), [])
 
@@ -191,7 +193,7 @@ final class HostileFetchTests: XCTestCase {
         let live = try startTrickle(work, server)
         let liveScratch = scratchLeft(work)
         XCTAssertEqual(liveScratch.count, 1)
-        assertOneErrorLine(try job(work, quickFailure), "cannot be fetched")
+        assertOneErrorLine(try job(work, quickFailure), "cannot be fetched", status: 2)
         XCTAssertEqual(scratchLeft(work), liveScratch, "the live run's scratch was removed")
         live.terminate()
         live.waitUntilExit()

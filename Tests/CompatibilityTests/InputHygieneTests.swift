@@ -15,11 +15,11 @@ final class InputHygieneTests: XCTestCase {
                      "\(hex)\u{0A}", String(repeating: "a", count: 10_000), "%2e%2e%2fetc"]
         for name in names {
             let r = try Harness.run([Harness.deltagen, "show", "--repo", small.path, "--", name])
-            assertOneLineError(r, contains: "invalid delta name", "show \(name.prefix(80))")
+            assertOneLineError(r, contains: "invalid delta name", "show \(name.prefix(80))", status: 2)
         }
         // Well-formed but absent: the path is built from the checksum, never from the text.
         let absent = try Harness.run([Harness.deltagen, "show", "--repo", small.path, hex.uppercased()])
-        assertOneLineError(absent, contains: "/deltas/q6/urq6urq6")
+        assertOneLineError(absent, contains: "/deltas/q6/urq6urq6", status: 2)
     }
 
     func testRefsWithPathSyntaxAreRefused() throws {
@@ -29,9 +29,9 @@ final class InputHygieneTests: XCTestCase {
         for ref in ["../../etc/passwd", "small/../small", "..", "/etc/passwd", "small/./x", "refs/heads/../config",
                     "small~1", "small\u{7f}", String(repeating: "x/", count: 3000)] {
             let asFrom = try Harness.run([Harness.deltagen, "generate-delta", "--repo", repo, ref, small.v2])
-            assertOneLineError(asFrom, contains: "cannot resolve FROM", "FROM \(ref.prefix(60))")
+            assertOneLineError(asFrom, contains: "cannot resolve FROM", "FROM \(ref.prefix(60))", status: 2)
             let asTo = try Harness.run([Harness.deltagen, "generate-delta", "--repo", repo, "--empty", ref])
-            assertOneLineError(asTo, contains: "cannot resolve TO", "TO \(ref.prefix(60))")
+            assertOneLineError(asTo, contains: "cannot resolve TO", "TO \(ref.prefix(60))", status: 2)
         }
         XCTAssertEqual(try DeltaAudit.snapshot(repo), before)
         XCTAssertEqual(DeltaAudit.stagingLeftovers(repo), [])
@@ -44,9 +44,9 @@ final class InputHygieneTests: XCTestCase {
             try Harness.run([Harness.deltagen, "generate-delta", "--repo", small.path, "--max-chunk-size", "1",
                              "--filename", filename, small.v1, small.v2])
         }
-        assertOneLineError(try run(out + "/missing/dir/x.delta"), contains: "opening directory \(out)/missing/dir: No such file")
+        assertOneLineError(try run(out + "/missing/dir/x.delta"), contains: "opening directory \(out)/missing/dir: No such file", status: 2)
         try FileManager.default.createDirectory(atPath: out + "/existing", withIntermediateDirectories: false)
-        assertOneLineError(try run(out + "/existing"), contains: "\(out)/existing: Is a directory")
+        assertOneLineError(try run(out + "/existing"), contains: "\(out)/existing: Is a directory", status: 2)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out), ["existing"], "parts written beside a directory")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out + "/existing"), [])
         let slash = try run(out + "/existing/")
@@ -80,7 +80,7 @@ final class InputHygieneTests: XCTestCase {
             try tamper(upload, dir)
             let target = try Harness.makeTemporaryDirectory() + "/merged"
             let r = try Harness.run([Harness.deltagen, "merge-deltas", upload, "--repo", target, "--archive", target + "-archive"])
-            assertOneLineError(r, contains: expected, label)
+            assertOneLineError(r, contains: expected, label, status: 2)
             XCTAssertFalse(FileManager.default.fileExists(atPath: target), "\(label): the repository was created")
         }
         let fm = FileManager.default

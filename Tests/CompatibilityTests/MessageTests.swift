@@ -18,17 +18,17 @@ final class MessageTests: XCTestCase {
         for args in [["show", "--repo", repo, delta], ["verify", "--repo", repo, delta],
                      ["generate-delta", "--repo", repo, small.v2], ["bench-parts", "--repo", repo, small.v1, small.v2]] {
             let r = try Harness.run(nobody + [Harness.deltagen] + args)
-            assertOneLineError(r, contains: "cannot open repository \(repo): permission denied", args[0])
+            assertOneLineError(r, contains: "cannot open repository \(repo): permission denied", args[0], status: 2)
         }
         // A readable directory whose config is not readable.
         try Harness.check(["chmod", "-R", "a+rX", repo])
         try Harness.check(["chmod", "0600", repo + "/config"])
         let r = try Harness.run(nobody + [Harness.deltagen, "show", "--repo", repo, delta])
-        assertOneLineError(r, contains: "cannot open repository \(repo): permission denied")
+        assertOneLineError(r, contains: "cannot open repository \(repo): permission denied", status: 2)
         // A directory without config is still "not an OSTree repository".
         let empty = try Harness.makeTemporaryDirectory()
         assertOneLineError(try Harness.run([Harness.deltagen, "show", "--repo", empty, delta]),
-                           contains: "\(empty) is not an OSTree repository (no config file)")
+                           contains: "\(empty) is not an OSTree repository (no config file)", status: 2)
     }
 
     func testMergeDeltasRefusesPathsItCannotUse() throws {
@@ -41,7 +41,7 @@ final class MessageTests: XCTestCase {
 
         // --archive naming a file: found before anything is copied or indexed.
         var r = try Harness.run([Harness.deltagen, "merge-deltas", upload, "--repo", dir + "/pub", "--archive", file])
-        assertOneLineError(r, contains: "the stats directory \(file) exists and is not a directory")
+        assertOneLineError(r, contains: "the stats directory \(file) exists and is not a directory", status: 2)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/pub"))
         XCTAssertFalse(r.stderr.contains("NSCocoaErrorDomain"), r.stderr)
 
@@ -50,11 +50,11 @@ final class MessageTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: busy, withIntermediateDirectories: false)
         try Fleet.write("keep me\n", to: busy + "/notes.txt")
         r = try Harness.run([Harness.deltagen, "merge-deltas", upload, "--repo", busy, "--archive", dir + "/archive"])
-        assertOneLineError(r, contains: "\(busy) is not empty and is not an OSTree repository")
+        assertOneLineError(r, contains: "\(busy) is not empty and is not an OSTree repository", status: 2)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: busy), ["notes.txt"])
 
         r = try Harness.run([Harness.deltagen, "merge-deltas", upload, "--repo", file, "--archive", dir + "/archive"])
-        assertOneLineError(r, contains: "\(file) exists and is not a directory")
+        assertOneLineError(r, contains: "\(file) exists and is not a directory", status: 2)
 
         // An empty directory is fine: it becomes the repository.
         let fresh = dir + "/fresh"
@@ -73,12 +73,12 @@ final class MessageTests: XCTestCase {
             return try Harness.run([Harness.deltagen, "ci-job", "--deltas", dir + "/d.json", "--workdir", workdir])
         }
         var r = try job("file:///nonexistent/v.tar", workdir: file + "/sub")
-        assertOneLineError(r, contains: "cannot create the repository \(file)/sub/ostree_repo: ")
+        assertOneLineError(r, contains: "cannot create the repository \(file)/sub/ostree_repo: ", status: 2)
         XCTAssertTrue(r.stderr.hasSuffix("/a-file exists and is not a directory\n"), r.stderr)
 
         for url in ["file://host/tmp/v.tar", "file://localhost/tmp/v.tar", "file:v.tar", "file:/tmp/v.tar", "file:./v.tar"] {
             r = try job(url, workdir: dir + "/w")
-            XCTAssertEqual(r.status, 1, url)
+            XCTAssertEqual(r.status, 2, url)
             XCTAssertEqual(r.stderr, "error: unsupported tarball URL \(url): a file URL must be file:///absolute/path\n")
         }
         r = try job("http:///v.tar", workdir: dir + "/w")
@@ -88,7 +88,7 @@ final class MessageTests: XCTestCase {
         for url in ["file://host/repo", "file:repo", "ftp://127.0.0.1/repo"] {
             r = try Harness.run([Harness.deltagen, "ci-job", "--deltas", dir + "/remote.json", "--workdir", dir + "/w",
                                  "--remote-url", url])
-            XCTAssertEqual(r.status, 1, url)
+            XCTAssertEqual(r.status, 2, url)
             XCTAssertTrue(r.stderr.hasPrefix("error: unsupported --remote-url \(url): "), r.stderr)
             XCTAssertEqual(r.stderr.filter { $0 == "\n" }.count, 1, r.stderr)
         }

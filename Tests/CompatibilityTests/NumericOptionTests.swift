@@ -33,7 +33,7 @@ final class NumericOptionTests: XCTestCase {
                     let r = try Harness.run([Harness.deltagen, command, option, value] + rest)
                     let lines = r.stderr.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.isEmpty }
                     if inRange.contains(value) {
-                        XCTAssertEqual(r.status, 1, "\(label): accepted, then the missing input: \(r.stderr)")
+                        XCTAssertEqual(r.status, 2, "\(label): accepted, then the missing input: \(r.stderr)")
                         XCTAssertTrue(r.stderr.contains("/nonexistent/"), "\(label): \(r.stderr)")
                         continue
                     }

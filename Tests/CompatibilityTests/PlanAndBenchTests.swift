@@ -57,12 +57,12 @@ final class PlanCLITests: XCTestCase {
         ]
         for (args, message) in cases {
             let r = try plan(args)
-            XCTAssertEqual(r.status, 1, args.joined(separator: " "))
+            XCTAssertEqual(r.status, 2, args.joined(separator: " "))
             XCTAssertEqual(r.stdout, "", args.joined(separator: " "))
             XCTAssertEqual(r.stderr, message, args.joined(separator: " "))
         }
         let missing = try plan(["--targets", "@missing.json", "9", "7"])
-        XCTAssertEqual(missing.status, 1)
+        XCTAssertEqual(missing.status, 2)
         XCTAssertTrue(missing.stderr.hasPrefix("error: cannot read /") && missing.stderr.hasSuffix("/missing.json: no such file\n"),
                       missing.stderr)
     }

@@ -27,7 +27,7 @@ final class ProgressTests: XCTestCase {
         XCTAssertEqual(r.stdout, "")
         XCTAssertEqual(r.stderr, "")
         let bad = try Harness.run([Harness.deltagen, "generate-delta", "-q", "--repo", t.path, "no-such-ref", t.v2])
-        XCTAssertEqual(bad.status, 1)
+        XCTAssertEqual(bad.status, 2)
         XCTAssertTrue(bad.stderr.hasPrefix("error: cannot resolve FROM no-such-ref"), bad.stderr)
     }
 

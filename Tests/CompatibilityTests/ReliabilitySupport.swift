@@ -12,7 +12,7 @@ final class SmallRepo {
     /// Checksums of content objects only v2 has, by path.
     let newInV2: [String: String]
 
-    private static var cached: SmallRepo?
+    nonisolated(unsafe) private static var cached: SmallRepo?  // guarded by `lock`
     private static let lock = NSLock()
 
     static func shared() throws -> SmallRepo {
@@ -110,12 +110,13 @@ enum DeltaAudit {
     }
 }
 
-/// The contract for a refused input: exit 1, nothing on stdout, one `error:` line that
-/// contains `expected`. `context` says which case failed in a table-driven test.
-func assertOneLineError(_ r: CommandResult, contains expected: String, _ context: String = "",
+/// The contract for a refused input: the exit code of its kind (1 by default: the delta work
+/// failed; see DeltaGen's exit-code table), nothing on stdout, one `error:` line that contains
+/// `expected`. `context` says which case failed in a table-driven test.
+func assertOneLineError(_ r: CommandResult, contains expected: String, _ context: String = "", status: Int32 = 1,
                         file: StaticString = #filePath, line: UInt = #line) {
     let label = context.isEmpty ? "" : "\(context): "
-    XCTAssertEqual(r.status, 1, "\(label)exit status; stderr: \(r.stderr)", file: file, line: line)
+    XCTAssertEqual(r.status, status, "\(label)exit status; stderr: \(r.stderr)", file: file, line: line)
     XCTAssertEqual(r.stdout, "", "\(label)stdout", file: file, line: line)
     XCTAssertTrue(r.errorOutput.hasPrefix("error: ") && r.errorOutput.contains(expected),
                   "\(label)expected an error containing \"\(expected)\", got: \(r.stderr)", file: file, line: line)
