@@ -58,7 +58,8 @@ let package = Package(
         .testTarget(name: "DeltaFactoryTests", dependencies: ["DeltaFactory", "DeltaCompiler", "DeltaPlanning", "DeltaFormat", "OSTreeRepo"],
                     swiftSettings: [.swiftLanguageMode(.v6)]),
         .testTarget(name: "DeltaCompilerTests", dependencies: ["DeltaCompiler", "DeltaFormat", "OSTreeRepo", "TestUtilities"]),
-        .testTarget(name: "CompatibilityTests", dependencies: ["deltagen", "DeltaFuzz", "TestUtilities", "DeltaCompiler", "DeltaFormat", "OSTreeRepo"]),
+        .testTarget(name: "CompatibilityTests", dependencies: ["deltagen", "DeltaFuzz", "TestUtilities", "DeltaCompiler", "DeltaFormat", "OSTreeRepo"],
+                    swiftSettings: [.swiftLanguageMode(.v6)]),
     ],
     swiftLanguageModes: [.v5]
 )

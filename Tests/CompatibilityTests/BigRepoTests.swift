@@ -7,7 +7,8 @@ import XCTest
 /// ostree applies each delta and `deltagen verify` passes it; `verify` also passes ostree's
 /// own delta of the pair.
 final class BigRepoTests: XCTestCase {
-    private static var built: (path: String, big1: String, big2: String)?
+    // Tests of one class run one at a time, so only one test reads or builds this.
+    nonisolated(unsafe) private static var built: (path: String, big1: String, big2: String)?
 
     private func repo() throws -> (path: String, big1: String, big2: String) {
         if let built = BigRepoTests.built { return built }

@@ -17,7 +17,7 @@ final class LoggingHTTPServer {
 
     init(directory: String) throws {
         logPath = try Harness.makeTemporaryDirectory() + "/requests.log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         server = try LoopbackProcess(["python3", "-u", Harness.packageRoot + "/Scripts/logging-httpd.py", directory, logPath,
                                       "--lifetime", "1800"])
     }

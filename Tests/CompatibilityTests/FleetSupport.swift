@@ -9,7 +9,7 @@ final class FleetTarballs {
     let dir: String
     let repo: TestRepo
 
-    private static var cached: FleetTarballs?
+    nonisolated(unsafe) private static var cached: FleetTarballs?  // guarded by `lock`
     private static let lock = NSLock()
 
     static func shared() throws -> FleetTarballs {

@@ -10,7 +10,7 @@ final class LoopbackHTTPServer {
 
     init(directory: String) throws {
         logPath = try Harness.makeTemporaryDirectory() + "/httpd.log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         // Port 0: the kernel picks a free port, which the server prints on its first line.
         server = try LoopbackProcess(["python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", directory],
                                      stderr: FileHandle(forWritingAtPath: logPath)!)
@@ -37,9 +37,9 @@ final class HTTPPullTests: XCTestCase {
         let generate = { (args: [String]) in
             try Harness.check([Harness.deltagen, "generate-delta", "--repo", server] + args)
         }
-        try generate(["--fallback-policy", "always", "--empty", t.v1])  // big.img becomes a fallback
-        try generate([t.v1, t.v2])                                        // bsdiff and rollsum ops
-        try generate(["--min-fallback-size", "0", "--max-chunk-size", "1", t.v2, t.v3])  // several parts
+        _ = try generate(["--fallback-policy", "always", "--empty", t.v1])  // big.img becomes a fallback
+        _ = try generate([t.v1, t.v2])                                    // bsdiff and rollsum ops
+        _ = try generate(["--min-fallback-size", "0", "--max-chunk-size", "1", t.v2, t.v3])  // several parts
         try Harness.ostree(server, "summary", "-u")
 
         let scratch = try DeltaLocation(repoPath: server, name: DeltaName(t.v1)!).inspect()

@@ -103,7 +103,7 @@ enum DeltaAudit {
         guard let walker = FileManager.default.enumerator(atPath: root) else { return out }
         while let rel = walker.nextObject() as? String {
             var isDir: ObjCBool = false
-            FileManager.default.fileExists(atPath: root + "/" + rel, isDirectory: &isDir)
+            _ = FileManager.default.fileExists(atPath: root + "/" + rel, isDirectory: &isDir)
             out[rel] = isDir.boolValue ? Data() : try Data(contentsOf: URL(fileURLWithPath: root + "/" + rel))
         }
         return out

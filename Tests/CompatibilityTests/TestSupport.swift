@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 @_exported import TestUtilities
 import XCTest
 
@@ -47,15 +48,12 @@ enum Harness {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         // Read both pipes concurrently so neither fills up and blocks the child.
-        var errData = Data()
-        let errReader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
-        errReader.start()
+        let errReader = PipeReader(err.fileHandleForReading)
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        while !errReader.isFinished { usleep(1000) }
         return CommandResult(status: process.terminationStatus,
                              stdout: String(decoding: outData, as: UTF8.self),
-                             stderr: String(decoding: errData, as: UTF8.self))
+                             stderr: String(decoding: errReader.wait(), as: UTF8.self))
     }
 
     /// Runs a command that must succeed, failing the test with its stderr otherwise.
@@ -69,6 +67,7 @@ enum Harness {
         return r.stdout
     }
 
+    @discardableResult
     static func ostree(_ repo: String, _ args: String..., file: StaticString = #filePath, line: UInt = #line) throws -> String {
         try check(["ostree", "--repo=\(repo)"] + args, file: file, line: line)
     }
@@ -92,7 +91,7 @@ final class TestRepo {
     let path: String
     let v1: String, v2: String, v3: String
 
-    private static var cache: [String: TestRepo] = [:]
+    nonisolated(unsafe) private static var cache: [String: TestRepo] = [:]  // guarded by `lock`
     private static let lock = NSLock()
 
     /// The shared repository for `mode`. Tests that change a repository copy it first.
@@ -197,5 +196,24 @@ final class LoopbackProcess {
     deinit {
         process.terminate()
         process.waitUntilExit()
+    }
+}
+
+/// Reads a pipe to its end on its own serial queue; `wait` returns what it read.
+final class PipeReader: Sendable {
+    private let data = Mutex(Data())
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ handle: FileHandle) {
+        DispatchQueue(label: "deltagen-tests.pipe").async { [self] in
+            let read = handle.readDataToEndOfFile()
+            data.withLock { $0 = read }
+            done.signal()
+        }
+    }
+
+    func wait() -> Data {
+        done.wait()
+        return data.withLock { $0 }
     }
 }
