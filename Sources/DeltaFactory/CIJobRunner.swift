@@ -113,7 +113,9 @@ public struct CIJobRunner {
                 do {
                     try repo.pullLocal(from: extracted[url]!, commits: sources.commits(from: url))
                 } catch let e as RepositoryError {
-                    throw FactoryError("merging \(url) into \(repo.path): \(e.message)")
+                    // A tarball whose objects do not check out is bad input, unless the disk failed.
+                    throw FactoryError("merging \(url) into \(repo.path): \(e.message)",
+                                       kind: e.failureKind == .storage ? .storage : .badInput)
                 }
                 try? FileManager.default.removeItem(atPath: extracted[url]!)
             }
@@ -132,7 +134,8 @@ public struct CIJobRunner {
             do {
                 try repo.pull(fromURL: proxy?.localURL ?? remoteURL, commits: remote, headers: proxy == nil ? headers : [])
             } catch let e as RepositoryError {
-                throw FactoryError.network("pulling from \(remoteURL): \(proxy?.unproxied(e.message) ?? e.message)")
+                throw FactoryError("pulling from \(remoteURL): \(proxy?.unproxied(e.message) ?? e.message)",
+                                   kind: e.failureKind == .storage ? .storage : .network)
             }
         }
         for commit in sources.allCommits where !(try repo.hasCommit(commit)) {
