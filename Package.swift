@@ -34,8 +34,10 @@ let package = Package(
         .target(name: "DeltaCompiler", dependencies: ["DeltaFormat", "OSTreeRepo", "CLinuxShim", "CDivSufSort"]),
         // Fleet side: targets.json and status files -> commit pairs; CI deltas file; delta-stats.
         .target(name: "DeltaPlanning", dependencies: ["DeltaFormat"]),
+        // explain: where a delta's bytes go, by object, kind, encoding and directory.
+        .target(name: "DeltaInsight", dependencies: ["DeltaFormat", "OSTreeRepo", "DeltaCompiler", "CGLib"]),
         .executableTarget(name: "deltagen", dependencies: [
-            "DeltaCompiler", "DeltaFormat", "DeltaPlanning", "OSTreeRepo", "CArchive",
+            "DeltaCompiler", "DeltaFormat", "DeltaPlanning", "DeltaInsight", "OSTreeRepo", "CArchive",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -47,7 +49,8 @@ let package = Package(
         .testTarget(name: "DeltaFormatTests", dependencies: ["DeltaFormat", "CGLib", "TestUtilities"]),
         .testTarget(name: "DeltaPlanningTests", dependencies: ["DeltaPlanning"]),
         .testTarget(name: "DeltaCompilerTests", dependencies: ["DeltaCompiler", "DeltaFormat", "OSTreeRepo", "TestUtilities"]),
-        .testTarget(name: "CompatibilityTests", dependencies: ["deltagen", "DeltaFuzz", "TestUtilities", "DeltaCompiler", "DeltaFormat", "OSTreeRepo"]),
+        .testTarget(name: "CompatibilityTests", dependencies: ["deltagen", "DeltaFuzz", "TestUtilities", "DeltaCompiler", "DeltaFormat", "OSTreeRepo", "DeltaInsight"]),
+        .testTarget(name: "DeltaInsightTests", dependencies: ["DeltaInsight", "DeltaFormat", "OSTreeRepo"]),
     ],
     swiftLanguageModes: [.v5]
 )
