@@ -53,7 +53,7 @@ struct Explain: ParsableCommand {
             let report = try DeltaExplainer.explain(location, repo: repo, options: options)
             if let svg {
                 do {
-                    try Data(report.svg(title: "deltagen explain \(delta)").utf8)
+                    try Data(report.svg(title: "deltagen explain \(shortName(report))").utf8)
                         .write(to: URL(fileURLWithPath: svg), options: .atomic)
                 } catch {
                     throw CLIError("cannot write \(svg): \(plainReason(error))")
@@ -65,5 +65,10 @@ struct Explain: ParsableCommand {
                 report.textLines(name: delta).forEach { print($0) }
             }
         }
+    }
+
+    /// The delta's commits cut to 12 hex digits, so the chart's title fits its width.
+    private func shortName(_ report: ExplainReport) -> String {
+        (report.from.map { String($0.prefix(12)) + "-" } ?? "") + String(report.to.prefix(12))
     }
 }
