@@ -65,6 +65,12 @@ extension ExplainReport {
             directories.append(rest)
         }
         section("Bytes by directory (two levels)", directories)
+        y += 26
+        text(10, y, "Advice (measured)", size: 14, bold: true)
+        for line in adviceLines() {
+            y += 20
+            text(20, y, line.trimmingCharacters(in: .whitespaces))
+        }
         y += 20
         return """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(y)" viewBox="0 0 \(width) \(y)" font-family="DejaVu Sans, sans-serif">
