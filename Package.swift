@@ -35,7 +35,7 @@ let package = Package(
         // Fleet side: targets.json and status files -> commit pairs; CI deltas file; delta-stats.
         .target(name: "DeltaPlanning", dependencies: ["DeltaFormat"]),
         // explain: where a delta's bytes go, by object, kind, encoding and directory.
-        .target(name: "DeltaInsight", dependencies: ["DeltaFormat", "OSTreeRepo", "DeltaCompiler", "CGLib"]),
+        .target(name: "DeltaInsight", dependencies: ["DeltaFormat", "OSTreeRepo", "DeltaCompiler", "CGLib", "CLZMA"]),
         .executableTarget(name: "deltagen", dependencies: [
             "DeltaCompiler", "DeltaFormat", "DeltaPlanning", "DeltaInsight", "OSTreeRepo", "CArchive",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

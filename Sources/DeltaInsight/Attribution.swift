@@ -2,29 +2,23 @@ import DeltaFormat
 
 /// Splits a part's real compressed size among its objects.
 ///
-/// Each object's share of the payload (its blob bytes and its ops) is compressed on its own
-/// with the settings parts use, less the bytes an xz stream costs with nothing in it; the
-/// part's size is then divided in proportion, with whole bytes handed out by largest
-/// remainder so that the shares add up to the part's size exactly. Tables, framing and the
-/// sharing of redundancy between objects are spread in proportion too.
+/// Each object's share of the payload (its blob bytes and its ops) is compressed with the
+/// parts' preset, primed with the payload bytes just before it, so that what it shares with
+/// its neighbours is not counted twice. The part's size is then divided in proportion, with
+/// whole bytes handed out by largest remainder so that the shares add up to the part's size
+/// exactly. Tables and framing are spread in proportion too.
 public enum Attribution {
-    public static let method = "each object's blob bytes and ops compressed on their own with xz (preset 8), "
-        + "less an empty stream's size, then scaled so that a part's objects sum to its compressed size; "
+    public static let method = "each object's blob bytes and ops compressed with xz (preset 8, raw LZMA2) after "
+        + "the 256 KiB of payload before them, then scaled so that a part's objects sum to its compressed size; "
         + "fallback objects count at their stored (.filez) size"
 
-    /// What a stream with no input costs: headers, index and footer.
-    static let emptyStreamSize: Int = (try? XZ.compress(segments: [], settings: .parts).count) ?? 32
-
-    /// The standalone compressed size of `bytes`, less an empty stream's: at least 1, so
-    /// that every object gets a share. The dictionary is cut to the input's size, which
-    /// changes nothing in the output but spares a big encoder for a small object.
-    public static func weight(of bytes: [UInt8]) throws -> UInt64 {
-        var settings = XZ.Settings.parts
-        let dictionary = max(UInt32(1 << 16), UInt32(min(bytes.count, Int(XZ.Settings.defaultDictionarySize))))
-        settings.dictionarySize = min(dictionary, XZ.Settings.defaultDictionarySize)
-        let size = try XZ.compress(segments: [bytes], settings: settings).count
-        return UInt64(max(1, size - emptyStreamSize))
+    /// What an object adds to its part's stream, at least 1 so that every object gets a share.
+    public static func weight(of bytes: [UInt8], context: [UInt8] = []) throws -> UInt64 {
+        UInt64(max(1, try ContextCompressor.compressedSize(bytes, context: context) - emptySize))
     }
+
+    /// A raw LZMA2 stream with no input: its end marker.
+    static let emptySize = (try? ContextCompressor.compressedSize([], context: [])) ?? 1
 
     /// Divides `total` in proportion to `weights`: the results sum to `total` exactly.
     public static func scale(_ weights: [UInt64], to total: UInt64) -> [UInt64] {

@@ -32,8 +32,12 @@ public enum DeltaExplainer {
         let started = Date()
         var entries: [Entry] = []
         let inspection = try location.inspect { index, header, payload in
-            let shares = try PartShares.split(try PartPayloadIndex(payload), objects: header.objects)
-            let weights = try shares.map { try Attribution.weight(of: try $0.bytes(in: payload)) }
+            let payloadIndex = try PartPayloadIndex(payload)
+            let shares = try PartShares.split(payloadIndex, objects: header.objects)
+            let weights = try shares.map {
+                try Attribution.weight(of: try $0.bytes(in: payload),
+                                       context: try $0.context(in: payloadIndex, limit: ContextCompressor.contextSize))
+            }
             for (share, bytes) in zip(shares, Attribution.scale(weights, to: header.size)) {
                 entries.append(Entry(object: share.object, encoding: share.encoding, part: index,
                                      newSize: share.newSize, source: share.source, bytes: bytes))

@@ -18,6 +18,14 @@ public struct ObjectShare {
     /// This object's ops, re-encoded (the encoding is canonical, so these are its bytes).
     public var ops: [UInt8] = []
 
+    /// Up to `limit` payload bytes of the blob just before this object's first blob bytes:
+    /// what a part's compressor has seen when it reaches them.
+    public func context(in payload: PartPayloadIndex, limit: Int) throws -> [UInt8] {
+        guard let first = blobRanges.map(\.lowerBound).min() else { return [] }
+        let start = max(payload.blob.lowerBound, first - limit)
+        return start < first ? try payload.bytes.read(start..<first) : []
+    }
+
     /// The bytes of the share, as they sit in the payload.
     public func bytes(in payload: RandomAccessBytes) throws -> [UInt8] {
         var out = [UInt8]()

@@ -13,9 +13,10 @@ struct Explain: ParsableCommand {
             advice are filled in.
 
             Every part is read and checked as `show` does. Each object's share of its part (its \
-            blob bytes and its ops) is compressed on its own with xz, and the part's real size \
-            is divided among its objects in proportion, so that they add up to it exactly. A \
-            fallback object counts at its stored (.filez) size. The totals equal `show`'s.
+            blob bytes and its ops) is compressed with xz after the 256 KiB of payload before \
+            it, and the part's real size is divided among its objects in proportion, so that \
+            they add up to it exactly. A fallback object counts at its stored (.filez) size. \
+            The totals equal `show`'s.
 
             The report lists bytes by kind (kernel image, kernel module, ELF, compressed stream, \
             text, other, ostree metadata), by encoding (literal, bsdiff, rollsum, fallback), by \

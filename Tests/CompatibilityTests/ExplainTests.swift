@@ -105,7 +105,7 @@ final class ExplainAdviceTests: XCTestCase {
 
     /// A repository with two commits of `count` documents under /doc, v2 editing a few lines
     /// of each and appending a changelog entry; gzip'd with `gzip -n` when `gzipped`.
-    private func makePair(gzipped: Bool, count: Int) throws -> (repo: String, v1: String, v2: String) {
+    private func makePair(gzipped: Bool, count: Int, changeDocuments: Bool = true) throws -> (repo: String, v1: String, v2: String) {
         let dir = try Harness.makeTemporaryDirectory()
         var rng = SeededGenerator(seed: 0x6a11)
         let fm = FileManager.default
@@ -116,10 +116,17 @@ final class ExplainAdviceTests: XCTestCase {
             try (lines.joined(separator: "\n") + "\n").write(toFile: "\(dir)/t1/doc/\(name)", atomically: true, encoding: .utf8)
             for _ in 0..<5 { lines[Int.random(in: 0..<lines.count, using: &rng)] = document(&rng, lines: 1)[0] }
             lines.insert(contentsOf: document(&rng, lines: 20), at: 0)
+            if !changeDocuments { lines = try String(contentsOfFile: "\(dir)/t1/doc/\(name)", encoding: .utf8).components(separatedBy: "\n").dropLast() }
             try (lines.joined(separator: "\n") + "\n").write(toFile: "\(dir)/t2/doc/\(name)", atomically: true, encoding: .utf8)
             if gzipped {
                 for tree in ["t1", "t2"] { try Harness.check(["gzip", "-n", "-9", "\(dir)/\(tree)/doc/\(name)"]) }
             }
+        }
+        // A kernel image, replaced wholesale between the two commits: explain flags it.
+        for tree in ["t1", "t2"] {
+            try fm.createDirectory(atPath: "\(dir)/\(tree)/usr/lib/modules/6.1.0-1", withIntermediateDirectories: true)
+            try Data((0..<40_000).map { _ in UInt8.random(in: 0...255, using: &rng) })
+                .write(to: URL(fileURLWithPath: "\(dir)/\(tree)/usr/lib/modules/6.1.0-1/vmlinuz"))
         }
         let repo = dir + "/repo"
         try Harness.ostree(repo, "init", "--mode=archive")
@@ -148,18 +155,30 @@ final class ExplainAdviceTests: XCTestCase {
 
         let plain = try makePair(gzipped: false, count: count)
         let plainReport = try explain(plain.repo, "\(plain.v1)-\(plain.v2)")
-        // The real cost is what explain attributes to those same files in the rebuilt delta.
-        // The difference of the two deltas' totals is the less sound measure: it also holds
-        // the dirtrees and dirmetas, which differ between the pairs (other names and sizes).
-        // Here the documents are nearly all of the one part, so their attributed bytes are
-        // the part's size but for a few hundred bytes of metadata.
+        // The real cost is the rebuilt delta's size less that of the same pair with the
+        // documents unchanged: that measures what shipping them costs whatever explain's
+        // attribution says, so it is the sounder of the two measures; it includes the /doc
+        // dirtree a client fetches because they changed. What explain attributes to them in
+        // the rebuilt delta must agree as well.
+        let unchanged = try makePair(gzipped: false, count: count, changeDocuments: false)
+        let control = try explain(unchanged.repo, "\(unchanged.v1)-\(unchanged.v2)")
+        XCTAssertFalse(control.objects.contains { $0.path.hasPrefix("/doc/page") })
+        let real = Double(plainReport.totalSize) - Double(control.totalSize)
         let documents = plainReport.objects.filter { $0.path.hasPrefix("/doc/page") }
         XCTAssertEqual(documents.count, count)
-        let real = Double(documents.reduce(0) { $0 + $1.bytes })
-        print("explain advice: .gz files cost \(advice.deltaBytes) bytes; predicted uncompressed \(Int(predicted)), real \(Int(real))")
+        let attributed = Double(documents.reduce(0) { $0 + $1.bytes })
+        print("explain advice: .gz files cost \(advice.deltaBytes) bytes; predicted uncompressed \(Int(predicted)), "
+              + "real \(Int(real)) (delta size difference), attributed \(Int(attributed))")
         XCTAssertLessThanOrEqual(abs(predicted - real) / real, 0.15, "predicted \(predicted), real \(real)")
+        XCTAssertLessThanOrEqual(abs(attributed - real) / real, 0.15, "attributed \(attributed), real \(real)")
         // And the advice is worth taking: the gzip'd files cost far more in the first delta.
         XCTAssertGreaterThan(Double(advice.deltaBytes), 2 * real)
+        XCTAssertEqual(Set(gzReport.objects.filter { $0.path.hasPrefix("/doc/page") }.map(\.kind)), [.compressedStream])
+        XCTAssertEqual(Set(documents.map(\.kind)), [.text])
+        let kernel = try XCTUnwrap(gzReport.advice.kernelImages.first)
+        XCTAssertEqual(kernel.path, "/usr/lib/modules/6.1.0-1/vmlinuz")
+        XCTAssertGreaterThan(kernel.bytes, 30_000)
+        XCTAssertTrue(gzReport.adviceLines().contains { $0.contains("kernel image /usr/lib/modules/6.1.0-1/vmlinuz: ") })
         let line = gzReport.adviceLines().first { $0.contains("changed .gz files") } ?? ""
         XCTAssertTrue(line.contains("shipped uncompressed they would cost") && line.hasSuffix("(measured)"), line)
     }

@@ -33,6 +33,21 @@ final class AttributionTests: XCTestCase {
         XCTAssertEqual(try Attribution.weight(of: []), 1)
     }
 
+    /// Primed with what precedes it, an object costs what it adds: text after similar text
+    /// weighs far less than alone; random bytes weigh the same either way.
+    func testContextCountsWhatNeighboursShare() throws {
+        var rng = SplitMix(seed: 3)
+        let words = ["alpha", "beta", "gamma", "delta", "kernel", "module", "option", "value"]
+        func text(_ n: Int) -> [UInt8] {
+            Array((0..<n).map { _ in words.randomElement(using: &rng)! }.joined(separator: " ").utf8)
+        }
+        let before = text(20_000), object = Array(before[5_000..<25_000]) + text(200)
+        XCTAssertLessThan(try Attribution.weight(of: object, context: before) * 4, try Attribution.weight(of: object))
+        let random = (0..<20_000).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let alone = try Attribution.weight(of: random), primed = try Attribution.weight(of: random, context: before)
+        XCTAssertLessThan(abs(Double(alone) - Double(primed)) / Double(alone), 0.01)
+    }
+
     /// A part with one object of each encoding: the split names each object's encoding,
     /// source and bytes, and the attributed shares add up to the part file's size.
     func testPartSharesCoverEveryObjectAndSumToThePartSize() throws {
@@ -71,7 +86,9 @@ final class AttributionTests: XCTestCase {
         XCTAssertEqual(shares.reduce(0) { $0 + $1.ops.count }, ops.count)
 
         let file = try PartFile.encode(payload: payload).file
-        let weights = try shares.map { try Attribution.weight(of: try $0.bytes(in: serialized)) }
+        let weights = try shares.map {
+            try Attribution.weight(of: try $0.bytes(in: serialized), context: try $0.context(in: index, limit: 1 << 16))
+        }
         let attributed = Attribution.scale(weights, to: UInt64(file.count))
         XCTAssertEqual(attributed.reduce(0, +), UInt64(file.count))
         // The random literal is nearly all of the part; the repetitive text and the patch are small.
