@@ -66,14 +66,16 @@ public enum DeltaExplainer {
             if e.object.type == .file {
                 let (head, isSymlink) = try contentHead(repo, e.object.checksum)
                 cost.kind = ObjectKind.classify(path: path, head: head, isSymlink: isSymlink)
-                var old = e.source
-                if old == nil, let previous = fromPaths?.fileAt[path], previous != e.object.checksum { old = previous }
-                if let old, let header = try? repo.loadContent(old).header {
+                let samePath = fromPaths?.fileAt[path].flatMap { $0 == e.object.checksum ? nil : $0 }
+                // The old size is that of what the delta was built from; the advice diffs the
+                // version at the same path, as deltagen pairs first, whichever generator made
+                // the delta (ostree pairs by basename and size, sometimes with another file).
+                if let old = e.source ?? samePath, let header = try? repo.loadContent(old).header {
                     cost.oldSize = header.size
-                    if let format = StreamFormat(magicOf: head), cost.kind != .kernelImage {
-                        streamCandidates.append(.init(format: format, new: e.object.checksum, old: old,
-                                                      path: path, deltaBytes: e.bytes))
-                    }
+                }
+                if let old = samePath ?? e.source, let format = StreamFormat(magicOf: head), cost.kind != .kernelImage {
+                    streamCandidates.append(.init(format: format, new: e.object.checksum, old: old,
+                                                  path: path, deltaBytes: e.bytes))
                 }
             }
             objects.append(cost)
