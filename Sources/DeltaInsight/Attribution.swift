@@ -1,4 +1,6 @@
+import DeltaCompiler
 import DeltaFormat
+import Foundation
 
 /// Splits a part's real compressed size among its objects.
 ///
@@ -15,6 +17,41 @@ public enum Attribution {
     /// What an object adds to its part's stream, at least 1 so that every object gets a share.
     public static func weight(of bytes: [UInt8], context: [UInt8] = []) throws -> UInt64 {
         UInt64(max(1, try ContextCompressor.compressedSize(bytes, context: context) - emptySize))
+    }
+
+    /// The weights of a part's shares, each primed with the payload before it, computed on
+    /// as many threads as deltagen may use: they are independent, and reading a payload by
+    /// range is safe from several threads.
+    public static func weights(_ shares: [ObjectShare], in payload: PartPayloadIndex) throws -> [UInt64] {
+        var results = [Result<UInt64, Error>](repeating: .success(0), count: shares.count)
+        let lock = NSLock()
+        let next = Counter()
+        let threads = max(1, min(CPUBudget.current, shares.count))
+        DispatchQueue.concurrentPerform(iterations: threads) { _ in
+            while let i = next.take(below: shares.count) {
+                let result = Result {
+                    try weight(of: try shares[i].bytes(in: payload.bytes),
+                               context: try shares[i].context(in: payload, limit: ContextCompressor.contextSize))
+                }
+                lock.lock()
+                results[i] = result
+                lock.unlock()
+            }
+        }
+        return try results.map { try $0.get() }
+    }
+
+    /// Hands out indexes to worker threads.
+    private final class Counter: @unchecked Sendable {
+        private var value = 0
+        private let lock = NSLock()
+        func take(below limit: Int) -> Int? {
+            lock.lock()
+            defer { lock.unlock() }
+            guard value < limit else { return nil }
+            value += 1
+            return value - 1
+        }
     }
 
     /// A raw LZMA2 stream with no input: its end marker.

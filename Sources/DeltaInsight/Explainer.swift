@@ -34,10 +34,7 @@ public enum DeltaExplainer {
         let inspection = try location.inspect { index, header, payload in
             let payloadIndex = try PartPayloadIndex(payload)
             let shares = try PartShares.split(payloadIndex, objects: header.objects)
-            let weights = try shares.map {
-                try Attribution.weight(of: try $0.bytes(in: payload),
-                                       context: try $0.context(in: payloadIndex, limit: ContextCompressor.contextSize))
-            }
+            let weights = try Attribution.weights(shares, in: payloadIndex)
             for (share, bytes) in zip(shares, Attribution.scale(weights, to: header.size)) {
                 entries.append(Entry(object: share.object, encoding: share.encoding, part: index,
                                      newSize: share.newSize, source: share.source, bytes: bytes))
