@@ -10,7 +10,7 @@ enum Decompression {
     static func decompress(_ bytes: [UInt8], _ format: StreamFormat) throws -> [UInt8]? {
         switch format {
         case .gzip: return try gunzip(bytes)
-        case .xz: return try XZ.decompress(bytes, maxOutput: maxOutput, memoryLimit: UInt64.max)
+        case .xz: return try XZ.decompress(bytes, maxOutput: maxOutput)
         case .zstd, .bzip2: return nil
         }
     }
