@@ -88,4 +88,22 @@ final class ReportTests: XCTestCase {
         XCTAssertThrowsError(try Decompression.gunzip([0x1F, 0x8B, 0, 0]))
         XCTAssertNil(try Decompression.decompress([0x28, 0xB5, 0x2F, 0xFD], .zstd))
     }
+
+    /// xz streams decompress; a small edit of the uncompressed text costs a small fraction
+    /// of the compressed new version, which is what the advice measures.
+    func testAdvisorDiffsTheUncompressedVersions() throws {
+        var rng = SplitMix(seed: 5)
+        let words = ["fix", "update", "security", "release", "upload", "urgency", "medium", "debian"]
+        let old = Array((0..<30_000).map { _ in words.randomElement(using: &rng)! }.joined(separator: " ").utf8)
+        let new = Array("new entry at the top\n".utf8) + old
+        XCTAssertEqual(try Decompression.decompress(try XZ.compress(old), .xz), old)
+        let part = try XZ.StreamEncoder(settings: .parts)
+        var ops = [UInt8]()
+        try StreamAdvisor.encode(old: old, new: new, source: Checksum(bytes: [UInt8](repeating: 1, count: 32))!,
+                                 into: part, ops: &ops)
+        try part.append(ops)
+        let cost = try part.finish().count
+        XCTAssertLessThan(cost * 20, try XZ.compress(new).count)
+        XCTAssertFalse(ops.isEmpty)
+    }
 }
