@@ -8,6 +8,9 @@
 # .build/trixie-root between local runs, and passed to the tests as DELTAGEN_TRIXIE_ROOT
 # with /proc mounted inside it for the length of the run. When the root cannot be built
 # (no network), those tests skip, and the summary below names them.
+#
+# After the Swift tests, the Debian package is built and tested in a Debian 12 root
+# (Scripts/package-deb.sh, Scripts/test-deb.sh); it prints PASS or FAIL and counts as one test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${DELTAGEN_SKIP_APT:-0}" != 1 ]; then bash Scripts/install-deps.sh; fi
@@ -33,6 +36,22 @@ status=0
 swift test --skip-build --disable-swift-testing 2>&1 | tee .build/test-output.txt || status=$?
 passed=$(grep -c "^Test Case '.*' passed" .build/test-output.txt || true)
 failed=$(grep -c "^Test Case '.*' failed" .build/test-output.txt || true)
+
+# The Debian package, a step of its own after the Swift tests: a release build
+# (Scripts/package-deb.sh, in .build-release), installed into a fresh Debian 12 root without
+# Swift where it generates, shows and verifies a delta (Scripts/test-deb.sh). It counts as one
+# test in the summary below.
+deb_start=$(date +%s)
+rm -rf .build/deb && mkdir -p .build/deb
+if bash Scripts/package-deb.sh .build/deb >.build/deb-build.log 2>&1; then
+  if bash Scripts/test-deb.sh .build/deb/deltagen_*_amd64.deb; then deb=PASS; else deb=FAIL; fi
+else
+  tail -n 20 .build/deb-build.log
+  echo "deb package: FAIL (Scripts/package-deb.sh; log in .build/deb-build.log)"
+  deb=FAIL
+fi
+echo "Debian package step: $deb in $(( $(date +%s) - deb_start ))s"
+if [ "$deb" = PASS ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 skipped=$(grep -c "^Test Case '.*' skipped" .build/test-output.txt || true)
 if [ "$skipped" -gt 0 ]; then
   echo "skipped tests (name: reason):"
