@@ -2,6 +2,7 @@ import CLinuxShim
 import DeltaFormat
 import Foundation
 import OSTreeRepo
+import Synchronization
 
 public enum GenerateError: Error, CustomStringConvertible {
     case sameCommit(Checksum)
@@ -100,21 +101,25 @@ public struct DeltaGenerator {
         // parts still compressing; the final check then reuses the replay for the same bytes.
         let replayed = ReplayedParts()
         let verifier = DeltaVerifier(repo: repo)
+        // Rung by workers and compressors whenever the packer may be able to move on.
+        let doorbell = Doorbell()
+        let repoPath = repo.path
+        let replay: @Sendable (Int, PartCompressor.WrittenPart, PartHeader) -> Void = { index, part, header in
+            replayed.add(index, DeltaVerifier.replayPart(index, part, header: header, repoPath: repoPath, fromObjects: known))
+        }
         let compressor = PartCompressor(
-            jobs: options.jobs, slots: slots, totalParts: layout.parts.count, settings: options.xzSettings,
-            inline: options.inline, directory: staging.path, progress: report,
-            onWritten: !options.verify ? nil : { index, part, header in
-                replayed.add(index, verifier.replayPart(index, part, header: header, fromObjects: known))
-            })
+            jobs: options.jobs, slots: slots, doorbell: doorbell, totalParts: layout.parts.count, settings: options.xzSettings,
+            inline: options.inline, directory: staging.path, progress: report, onWritten: options.verify ? replay : nil)
         // Runs before staging.discard(): a part still being written must not land in a
         // directory that is being removed, or the removal fails and leaves it behind.
         defer { compressor.drain() }
         let encoder = try ContentEncoder(repoPath: repo.path, options: options)
         report(.phase("encoding"))
-        let session = encoder.start(planned, slots: slots)
+        let session = encoder.start(planned, slots: slots, doorbell: doorbell)
         defer { session.stop() }
         let packed = try PartPacker(layout: layout, metadata: metadata, tables: tables,
-                                    compressor: compressor, report: report).pack(session, total: planned.count)
+                                    compressor: compressor, doorbell: doorbell, report: report)
+            .pack(session, total: planned.count)
         let (partCount, objectCount, fallbacks) = (packed.partCount, packed.objectCount, packed.fallbacks)
         let (rollsumCount, bsdiffCount) = (packed.rollsumCount, packed.bsdiffCount)
         report(.phase("compressing"))
@@ -220,9 +225,8 @@ public struct DeltaGenerator {
 }
 
 /// Parts replayed during generation, by index.
-private final class ReplayedParts: @unchecked Sendable {
-    private let lock = NSLock()
-    private var parts: [Int: ReplayedPart] = [:]
-    func add(_ index: Int, _ part: ReplayedPart) { lock.withLock { parts[index] = part } }
-    var all: [Int: ReplayedPart] { lock.withLock { parts } }
+private final class ReplayedParts: Sendable {
+    private let parts = Mutex<[Int: ReplayedPart]>([:])
+    func add(_ index: Int, _ part: ReplayedPart) { parts.withLock { $0[index] = part } }
+    var all: [Int: ReplayedPart] { parts.withLock { $0 } }
 }

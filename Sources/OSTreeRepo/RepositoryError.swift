@@ -27,11 +27,9 @@ public struct RepositoryError: ClassifiedError, Equatable, CustomStringConvertib
 }
 
 /// Runs a C call that reports failure through a `GError **` and a false return value.
-@discardableResult
-func gCall(_ body: (UnsafeMutablePointer<UnsafeMutablePointer<GError>?>) -> gboolean) throws -> Bool {
+func gCall(_ body: (UnsafeMutablePointer<UnsafeMutablePointer<GError>?>) -> gboolean) throws {
     var error: UnsafeMutablePointer<GError>? = nil
     guard body(&error) != 0 else { throw RepositoryError.consume(error) }
-    return true
 }
 
 /// A strong reference to a GObject, released exactly once when the Swift value goes away.
