@@ -4,32 +4,6 @@ import Foundation
 import OSTreeRepo
 import Synchronization
 
-public enum GenerateError: Error, CustomStringConvertible {
-    case sameCommit(Checksum)
-    case notACommit(role: String, Checksum, actualType: ObjectType?)
-    case corruptContent(Checksum, actual: Checksum)
-    case alreadyExists(DeltaName)
-    case verificationFailed(VerifyCheck)
-    case memoryLimit(limit: UInt64, needed: UInt64)
-
-    public var description: String {
-        switch self {
-        case .sameCommit(let c): return "FROM and TO are the same commit \(c.hex); there is nothing to delta"
-        case .notACommit(let role, let c, let actual?):
-            return "\(role) \(c.hex) is a \(actual.name) object, not a commit"
-        case .notACommit(let role, let c, nil):
-            return "\(role) commit \(c.hex) is not in the repository"
-        case .corruptContent(let c, let actual):
-            return "object \(c.hex).file is corrupt: its content hashes to \(actual.hex)"
-        case .alreadyExists(let name): return "Delta \(name) already exists."
-        case .memoryLimit(let limit, let needed):
-            return "this delta needs about \(needed) MB with one job (docs/design.md, \"Memory\"), more than the memory limit of \(limit) MB; raise --memory-limit, or lower --max-bsdiff-size or --xz-dict-size"
-        case .verificationFailed(let check):
-            return "the generated delta failed verification (\(check.name): \(check.detail)); nothing was published"
-        }
-    }
-}
-
 /// Builds one static delta from a repository and publishes it atomically.
 public struct DeltaGenerator {
     public let repo: Repository
@@ -53,7 +27,16 @@ public struct DeltaGenerator {
     private static let largeBuffersMapped: Bool = deltagen_map_large_allocations(4 << 20) != 0
 
     /// Generates `name` and returns what was written. Nothing is visible until the delta is complete.
+    /// Every failure is a `GenerateError` or a `WalkError`, both `ClassifiedError`s.
     public func generate(_ name: DeltaName) throws -> DeltaReport {
+        do {
+            return try generateUnwrapped(name)
+        } catch {
+            throw GenerateError.wrapping(error)
+        }
+    }
+
+    private func generateUnwrapped(_ name: DeltaName) throws -> DeltaReport {
         let started = Date()
         var options = self.options
         _ = DeltaGenerator.largeBuffersMapped
