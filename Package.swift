@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "DeltaFormatTests", dependencies: ["DeltaFormat", "CGLib", "TestUtilities"],
                     swiftSettings: [.swiftLanguageMode(.v6)]),
         .testTarget(name: "DeltaPlanningTests", dependencies: ["DeltaPlanning"]),
-        .testTarget(name: "DeltaCompilerTests", dependencies: ["DeltaCompiler", "DeltaFormat", "OSTreeRepo", "TestUtilities"],
+        .testTarget(name: "DeltaCompilerTests", dependencies: ["DeltaCompiler", "DeltaFormat", "OSTreeRepo", "TestUtilities", "CGLib"],
                     swiftSettings: [.swiftLanguageMode(.v6)]),
         .testTarget(name: "CompatibilityTests", dependencies: ["deltagen", "DeltaFuzz", "TestUtilities", "DeltaCompiler", "DeltaFormat", "OSTreeRepo"]),
     ],
