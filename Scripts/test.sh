@@ -45,7 +45,7 @@ fi
 # instrumented build apart from the main one. Any report, from the test process or from a
 # deltagen it ran, fails the script.
 tsan_status=0
-tsan_filter='CoreSlotsTests|PartPackerTests|PartCompressorTests|ApplyOfflineTests.testOutputIsByteIdenticalAcrossRunsJobsAndRepoModes|MemoryLimitTests|CIJobTests.testFanOutGivesTheSameDeltasAndStatsAsOneJob'
+tsan_filter='CoreSlotsTests|DoorbellTests|PartPackerTests|PartCompressorTests|ApplyOfflineTests.testOutputIsByteIdenticalAcrossRunsJobsAndRepoModes|MemoryLimitTests|CIJobTests.testFanOutGivesTheSameDeltasAndStatsAsOneJob'
 tsan_logs=$PWD/.build-tsan/reports
 tsan_started=$(date +%s)
 swift build --build-tests --sanitize=thread --scratch-path .build-tsan || tsan_status=$?
