@@ -27,11 +27,14 @@ let package = Package(
         .systemLibrary(name: "CLinuxShim"),
 
         // The wire format: pure Swift plus liblzma and GLib's SHA-256, no repository access.
-        .target(name: "DeltaFormat", dependencies: ["CLZMA", "CGLib"]),
+        .target(name: "DeltaFormat", dependencies: ["CLZMA", "CGLib"],
+                swiftSettings: [.swiftLanguageMode(.v6)]),
         // The only module that calls libostree.
-        .target(name: "OSTreeRepo", dependencies: ["CLibOSTree", "CGLib", "DeltaFormat"]),
+        .target(name: "OSTreeRepo", dependencies: ["CLibOSTree", "CGLib", "DeltaFormat"],
+                swiftSettings: [.swiftLanguageMode(.v6)]),
         // The generator: tree diff, object plans, part packing, atomic writing.
-        .target(name: "DeltaCompiler", dependencies: ["DeltaFormat", "OSTreeRepo", "CLinuxShim", "CDivSufSort"]),
+        .target(name: "DeltaCompiler", dependencies: ["DeltaFormat", "OSTreeRepo", "CLinuxShim", "CDivSufSort"],
+                swiftSettings: [.swiftLanguageMode(.v6)]),
         // Fleet side: targets.json and status files -> commit pairs; CI deltas file; delta-stats.
         .target(name: "DeltaPlanning", dependencies: ["DeltaFormat"]),
         // explain: where a delta's bytes go, by object, kind, encoding and directory.
@@ -42,13 +45,17 @@ let package = Package(
         ]),
 
         // libFuzzer target for the delta reader; see docs/reliability.md for how to run it.
-        .executableTarget(name: "DeltaFuzz", dependencies: ["DeltaFormat"]),
+        .executableTarget(name: "DeltaFuzz", dependencies: ["DeltaFormat"],
+                          swiftSettings: [.swiftLanguageMode(.v6)]),
 
         // Helpers shared by the test targets (a seeded generator); never linked into deltagen.
-        .target(name: "TestUtilities", path: "Tests/TestUtilities"),
-        .testTarget(name: "DeltaFormatTests", dependencies: ["DeltaFormat", "CGLib", "TestUtilities"]),
+        .target(name: "TestUtilities", path: "Tests/TestUtilities",
+                swiftSettings: [.swiftLanguageMode(.v6)]),
+        .testTarget(name: "DeltaFormatTests", dependencies: ["DeltaFormat", "CGLib", "TestUtilities"],
+                    swiftSettings: [.swiftLanguageMode(.v6)]),
         .testTarget(name: "DeltaPlanningTests", dependencies: ["DeltaPlanning"]),
-        .testTarget(name: "DeltaCompilerTests", dependencies: ["DeltaCompiler", "DeltaFormat", "OSTreeRepo", "TestUtilities"]),
+        .testTarget(name: "DeltaCompilerTests", dependencies: ["DeltaCompiler", "DeltaFormat", "OSTreeRepo", "TestUtilities", "CGLib"],
+                    swiftSettings: [.swiftLanguageMode(.v6)]),
         .testTarget(name: "CompatibilityTests", dependencies: ["deltagen", "DeltaFuzz", "TestUtilities", "DeltaCompiler", "DeltaFormat", "OSTreeRepo", "DeltaInsight"]),
         .testTarget(name: "DeltaInsightTests", dependencies: ["DeltaInsight", "DeltaFormat", "OSTreeRepo"]),
     ],

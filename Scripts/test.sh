@@ -57,5 +57,33 @@ if [ "$skipped" -gt 0 ]; then
   echo "skipped tests (name: reason):"
   sed -nE 's/^.*: ([A-Za-z0-9_]+\.[A-Za-z0-9_]+) : Test skipped - (.*)$/  \1: \2/p' .build/test-output.txt
 fi
+
+# ThreadSanitizer over the parallel pipeline: the scheduler, the packer, the compressors
+# and the verifier, in unit tests and in deltagen runs with several jobs (the binary the
+# compatibility tests run is the instrumented one). A separate scratch path keeps the
+# instrumented build apart from the main one. Any report, from the test process or from a
+# deltagen it ran, fails the script.
+tsan_status=0
+tsan_filter='CoreSlotsTests|DoorbellTests|PartPackerTests|PartCompressorTests|ApplyOfflineTests.testOutputIsByteIdenticalAcrossRunsJobsAndRepoModes|MemoryLimitTests|CIJobTests.testFanOutGivesTheSameDeltasAndStatsAsOneJob'
+tsan_logs=$PWD/.build-tsan/reports
+tsan_started=$(date +%s)
+swift build --build-tests --sanitize=thread --scratch-path .build-tsan || tsan_status=$?
+rm -rf "$tsan_logs" && mkdir -p "$tsan_logs"
+if [ "$tsan_status" -eq 0 ]; then
+  TSAN_OPTIONS="halt_on_error=0 log_path=$tsan_logs/report" \
+    swift test --skip-build --disable-swift-testing --sanitize=thread --scratch-path .build-tsan \
+      --filter "$tsan_filter" 2>&1 | tee .build/tsan-output.txt || tsan_status=$?
+fi
+tsan_reports=$(cat "$tsan_logs"/report* 2>/dev/null | grep -c "WARNING: ThreadSanitizer" || true)
+tsan_passed=$(grep -c "^Test Case '.*' passed" .build/tsan-output.txt 2>/dev/null || true)
+tsan_failed=$(grep -c "^Test Case '.*' failed" .build/tsan-output.txt 2>/dev/null || true)
+if [ "$tsan_reports" -gt 0 ]; then
+  echo "ThreadSanitizer reports (in $tsan_logs):"
+  cat "$tsan_logs"/report* | grep -A12 "WARNING: ThreadSanitizer" | head -200
+fi
+echo "ThreadSanitizer: ${tsan_passed} tests passed, ${tsan_failed} failed, ${tsan_reports} reports, $(( $(date +%s) - tsan_started )) s"
+passed=$((passed + tsan_passed))
+failed=$((failed + tsan_failed))
+
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
-[ "$failed" -eq 0 ] && [ "$status" -eq 0 ]
+[ "$failed" -eq 0 ] && [ "$status" -eq 0 ] && [ "$tsan_status" -eq 0 ] && [ "$tsan_reports" -eq 0 ]

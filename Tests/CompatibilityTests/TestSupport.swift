@@ -47,15 +47,23 @@ enum Harness {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         // Read both pipes concurrently so neither fills up and blocks the child.
-        var errData = Data()
-        let errReader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
-        errReader.start()
+        // Handed over under a condition: polling `isFinished` gave ThreadSanitizer no
+        // ordering between the reader's write and this thread's read.
+        let errDone = NSCondition()
+        var errData: Data?
+        Thread {
+            let data = err.fileHandleForReading.readDataToEndOfFile()
+            errDone.withLock { errData = data; errDone.signal() }
+        }.start()
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        while !errReader.isFinished { usleep(1000) }
+        let stderr = errDone.withLock { () -> Data in
+            while errData == nil { errDone.wait() }
+            return errData!
+        }
         return CommandResult(status: process.terminationStatus,
                              stdout: String(decoding: outData, as: UTF8.self),
-                             stderr: String(decoding: errData, as: UTF8.self))
+                             stderr: String(decoding: stderr, as: UTF8.self))
     }
 
     /// Runs a command that must succeed, failing the test with its stderr otherwise.
