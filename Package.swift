@@ -29,37 +29,47 @@ let package = Package(
         .systemLibrary(name: "CLinuxShim"),
 
         // The wire format: pure Swift plus liblzma and GLib's SHA-256, no repository access.
-        .target(name: "DeltaFormat", dependencies: ["CLZMA", "CGLib"]),
+        .target(name: "DeltaFormat", dependencies: ["CLZMA", "CGLib"],
+                swiftSettings: [.swiftLanguageMode(.v6)]),
         // The only module that calls libostree.
-        .target(name: "OSTreeRepo", dependencies: ["CLibOSTree", "CGLib", "DeltaFormat"]),
+        .target(name: "OSTreeRepo", dependencies: ["CLibOSTree", "CGLib", "DeltaFormat"],
+                swiftSettings: [.swiftLanguageMode(.v6)]),
         // The generator: tree diff, object plans, part packing, atomic writing.
         .target(name: "DeltaCompiler", dependencies: ["DeltaFormat", "OSTreeRepo", "CLinuxShim", "CDivSufSort",
-                                                     .product(name: "SystemPackage", package: "swift-system")]),
+                                                     .product(name: "SystemPackage", package: "swift-system")],
+                swiftSettings: [.swiftLanguageMode(.v6)]),
         // Fleet side: targets.json and status files -> commit pairs; CI deltas file; delta-stats.
         .target(name: "DeltaPlanning", dependencies: ["DeltaFormat"],
                 swiftSettings: [.swiftLanguageMode(.v6)]),
+        // explain: where a delta's bytes go, by object, kind, encoding and directory.
+        .target(name: "DeltaInsight", dependencies: ["DeltaFormat", "OSTreeRepo", "DeltaCompiler", "CGLib", "CLZMA"]),
         // Fleet side: the CI job (fetch, verify, merge tarballs), generating each delta,
         // merge-deltas, publishing, delta-stats. The CLI only parses, calls it and prints.
         .target(name: "DeltaFactory", dependencies: ["DeltaCompiler", "DeltaPlanning", "DeltaFormat", "OSTreeRepo", "CArchive"],
                 swiftSettings: [.swiftLanguageMode(.v6)]),
         .executableTarget(name: "deltagen", dependencies: [
-            "DeltaCompiler", "DeltaFactory", "DeltaFormat", "DeltaPlanning", "OSTreeRepo",
+            "DeltaCompiler", "DeltaFactory", "DeltaFormat", "DeltaPlanning", "DeltaInsight", "OSTreeRepo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: [.swiftLanguageMode(.v6)]),
 
         // libFuzzer target for the delta reader; see docs/reliability.md for how to run it.
-        .executableTarget(name: "DeltaFuzz", dependencies: ["DeltaFormat"]),
+        .executableTarget(name: "DeltaFuzz", dependencies: ["DeltaFormat"],
+                          swiftSettings: [.swiftLanguageMode(.v6)]),
 
         // Helpers shared by the test targets (a seeded generator); never linked into deltagen.
-        .target(name: "TestUtilities", path: "Tests/TestUtilities"),
-        .testTarget(name: "DeltaFormatTests", dependencies: ["DeltaFormat", "CGLib", "TestUtilities"]),
+        .target(name: "TestUtilities", path: "Tests/TestUtilities",
+                swiftSettings: [.swiftLanguageMode(.v6)]),
+        .testTarget(name: "DeltaFormatTests", dependencies: ["DeltaFormat", "CGLib", "TestUtilities"],
+                    swiftSettings: [.swiftLanguageMode(.v6)]),
         .testTarget(name: "DeltaPlanningTests", dependencies: ["DeltaPlanning"],
                     swiftSettings: [.swiftLanguageMode(.v6)]),
         .testTarget(name: "DeltaFactoryTests", dependencies: ["DeltaFactory", "DeltaCompiler", "DeltaPlanning", "DeltaFormat", "OSTreeRepo"],
                     swiftSettings: [.swiftLanguageMode(.v6)]),
-        .testTarget(name: "DeltaCompilerTests", dependencies: ["DeltaCompiler", "DeltaFormat", "OSTreeRepo", "TestUtilities"]),
-        .testTarget(name: "CompatibilityTests", dependencies: ["deltagen", "DeltaFuzz", "TestUtilities", "DeltaCompiler", "DeltaFormat", "OSTreeRepo"],
+        .testTarget(name: "DeltaCompilerTests", dependencies: ["DeltaCompiler", "DeltaFormat", "OSTreeRepo", "TestUtilities", "CGLib"],
                     swiftSettings: [.swiftLanguageMode(.v6)]),
+        .testTarget(name: "CompatibilityTests", dependencies: ["deltagen", "DeltaFuzz", "TestUtilities", "DeltaCompiler", "DeltaFormat", "OSTreeRepo", "DeltaInsight"],
+                    swiftSettings: [.swiftLanguageMode(.v6)]),
+        .testTarget(name: "DeltaInsightTests", dependencies: ["DeltaInsight", "DeltaFormat", "OSTreeRepo"]),
     ],
     swiftLanguageModes: [.v5]
 )

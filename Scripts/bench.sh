@@ -6,6 +6,7 @@
 #        Scripts/bench.sh REPO --empty TO     (a from-scratch delta)
 #        DELTAGEN_ARGS="--jobs 1" Scripts/bench.sh …   (extra deltagen options)
 #        OSTREE_ARGS="--min-fallback-size=0" …          (extra options for ostree's generator)
+#        BENCH_DELTAGEN=/path/to/deltagen …             (that binary instead of a fresh release build)
 #
 # For the big pair of TestRepos/make-big-repo.sh (files of 1.5 GB, 1.2 GB and 300 MB):
 #   BENCH_RUNS=1 Scripts/bench.sh /tmp/big/repo big1 big2
@@ -24,8 +25,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 repo=$1 from=$2 to=$3
 [ -x /usr/bin/time ] || { echo "error: /usr/bin/time is missing (apt-get install time)" >&2; exit 1; }
 
-(cd "$root" && swift build -c release --product deltagen >/dev/null 2>&1) || { echo "error: release build failed" >&2; exit 1; }
-deltagen="$(cd "$root" && swift build -c release --show-bin-path 2>/dev/null)/deltagen"
+if [ -n "${BENCH_DELTAGEN:-}" ]; then
+  deltagen=$BENCH_DELTAGEN   # a binary built elsewhere, e.g. an earlier commit's, for before/after runs
+else
+  (cd "$root" && swift build -c release --product deltagen >/dev/null 2>&1) || { echo "error: release build failed" >&2; exit 1; }
+  deltagen="$(cd "$root" && swift build -c release --show-bin-path 2>/dev/null)/deltagen"
+fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 

@@ -23,7 +23,9 @@ public struct ReachableObjects {
     }
 }
 
-public enum WalkError: Error, CustomStringConvertible {
+/// A commit's objects that cannot be walked: the source repository is damaged, so the delta
+/// work fails (exit 1), whatever the object.
+public enum WalkError: ClassifiedError, CustomStringConvertible {
     case missing(ObjectName, underlying: String)
     case corrupt(ObjectName, actual: Checksum)
     case malformed(ObjectName, String)
@@ -39,17 +41,30 @@ public enum WalkError: Error, CustomStringConvertible {
         }
     }
 
+    public var failureKind: FailureKind { .deltaWork }
+
     /// Names the object in a libostree read error, which often does not (zlib's "Need more
-    /// input"), and tells a missing object from a damaged one.
-    static func reading(_ object: ObjectName, in repo: Repository, _ error: RepositoryError) -> WalkError {
-        if (try? repo.has(object)) == true { return .unreadable(object, error.message) }
-        return .missing(object, underlying: error.message)
+    /// input"), and tells a missing object from a damaged one. A full disk or a failing read
+    /// is no fault of the object's, and stays a storage error.
+    static func reading(_ object: ObjectName, in repo: Repository, _ error: RepositoryError) -> Error {
+        if error.kind == .noSpace || error.kind == .io { return GenerateError.repository(error) }
+        if (try? repo.has(object)) == true { return WalkError.unreadable(object, error.message) }
+        return WalkError.missing(object, underlying: error.message)
     }
 }
 
 public enum CommitWalker {
     /// Walks `commit` in `repo`. Every metadata object read is checked against its checksum.
+    /// Throws a `WalkError` or a `GenerateError`.
     public static func walk(_ repo: Repository, commit: Checksum, keepAllPaths: Bool = false) throws -> ReachableObjects {
+        do {
+            return try walkUnwrapped(repo, commit: commit, keepAllPaths: keepAllPaths)
+        } catch {
+            throw GenerateError.wrapping(error)
+        }
+    }
+
+    private static func walkUnwrapped(_ repo: Repository, commit: Checksum, keepAllPaths: Bool) throws -> ReachableObjects {
         var result = ReachableObjects(commit: commit)
         var seen = Set<ObjectName>()
         let commitName = ObjectName(commit, .commit)

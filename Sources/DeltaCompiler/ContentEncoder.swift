@@ -49,23 +49,25 @@ extension PartBuilder {
 
 /// Reads and encodes content objects on up to `jobs` threads, each with its own repository
 /// handle. Results are collected by index, so output never depends on scheduling.
-final class ContentEncoder {
+final class ContentEncoder: Sendable {
     let options: DeltaOptions
     let repoPath: String
-    private var idleRepos: [Repository]
-    private let lock = NSLock()
+    /// Handles not in use; a worker takes one for each object, so none is used by two threads.
+    private let idleRepos: Monitor<[Repository]>
 
     init(repoPath: String, options: DeltaOptions) throws {
         self.options = options
         self.repoPath = repoPath
-        idleRepos = try (0..<max(1, options.jobs)).map { _ in try Repository(path: repoPath) }
+        idleRepos = Monitor(try (0..<max(1, options.jobs)).map { _ in try Repository(path: repoPath) })
     }
 
-    /// Starts encoding `items` on the worker threads; results are collected with `take`.
-    func start(_ items: [PlannedContent], slots: CoreSlots) -> EncodingSession {
-        EncodingSession(items: items, jobs: options.jobs, slots: slots, streamAbove: options.streamAbove) { [self] item in
-            let repo = lock.withLock { idleRepos.removeLast() }
-            defer { lock.withLock { idleRepos.append(repo) } }
+    /// Starts encoding `items` on the worker threads; results are collected with `take`, and
+    /// each one delivered rings `doorbell`.
+    func start(_ items: [PlannedContent], slots: CoreSlots, doorbell: Doorbell) -> EncodingSession {
+        EncodingSession(items: items, jobs: options.jobs, slots: slots, streamAbove: options.streamAbove,
+                        doorbell: doorbell) { [self] item in
+            let repo = idleRepos.withLock { $0.removeLast() }
+            defer { idleRepos.withLock { $0.append(repo) } }
             return try encode(item, repo: repo)
         }
     }
@@ -217,11 +219,11 @@ final class EncodingSession {
     private let workers: WorkerThreads
     private let streamAbove: UInt64
 
-    init(items: [PlannedContent], jobs: Int, slots: CoreSlots, streamAbove: UInt64,
+    init(items: [PlannedContent], jobs: Int, slots: CoreSlots, streamAbove: UInt64, doorbell: Doorbell,
          encode: @escaping @Sendable (PlannedContent) throws -> EncodedContent) {
         self.items = items
         self.streamAbove = streamAbove
-        let results = OrderedResults<EncodedContent>(count: items.count)
+        let results = OrderedResults<EncodedContent>(count: items.count, doorbell: doorbell)
         self.results = results
         workers = WorkerThreads(count: jobs, slots: slots) { i in results.put(i, Result { try encode(items[i]) }) }
     }
@@ -240,14 +242,6 @@ final class EncodingSession {
     func take(_ i: Int) throws -> EncodedContent? {
         guard let result = results.poll(i) else { return nil }
         return try result.get()
-    }
-
-    /// Results delivered so far; pass it to `waitForResult` to wait for the next one.
-    var arrivals: Int { results.arrivals }
-
-    /// Waits until more than `arrivals` results are delivered, or `seconds` have passed.
-    func waitForResult(after arrivals: Int, seconds: Double) {
-        results.waitForArrival(after: arrivals, seconds: seconds)
     }
 
     /// Stops the workers after their current object.

@@ -14,33 +14,56 @@ import Foundation
 ///
 /// Scheduling only: which part holds what, and in what order, is fixed before any of this
 /// runs, so the output never depends on it.
-final class CoreSlots: @unchecked Sendable {
+final class CoreSlots: Sendable {
     private struct PartWork {
         var bytesLeft: Int
         var bytesDone = 0
         var seconds = 0.0
     }
 
-    private let state = NSCondition()
-    private var free: Int
-    private var waiting: [(ticket: Int, part: Int)] = []
-    private var nextTicket = 0
-    private var granted: Set<Int> = []
-    private var parts: [Int: PartWork] = [:]
-    private var count: Int
-    private var stepsDone = 0
+    private struct Slots {
+        var count: Int
+        var free: Int
+        var waiting: [(ticket: Int, part: Int)] = []
+        var nextTicket = 0
+        var granted: Set<Int> = []
+        var parts: [Int: PartWork] = [:]
+        var stepsDone = 0
+
+        /// Estimated compression seconds part `part` has left; higher runs first.
+        func urgency(_ part: Int) -> Double {
+            guard let work = parts[part] else { return 0 }
+            if work.bytesDone > 0 { return Double(work.bytesLeft) * work.seconds / Double(work.bytesDone) }
+            let measured = parts.values.filter { $0.bytesDone > 0 }
+            let done = measured.reduce(0) { $0 + $1.bytesDone }
+            // Before any part has a figure, any common rate will do: bytes left decide.
+            let rate = done > 0 ? measured.reduce(0.0) { $0 + $1.seconds } / Double(done) : 1e-7
+            return Double(work.bytesLeft) * rate
+        }
+
+        func pickMostUrgent(_ candidates: [Int]) -> Int? {
+            var best: (position: Int, urgency: Double, part: Int)?
+            for (position, part) in candidates.enumerated() {
+                let u = urgency(part)
+                if let b = best, u < b.urgency || (u == b.urgency && part >= b.part) { continue }
+                best = (position, u, part)
+            }
+            return best?.position
+        }
+    }
+
+    private let state: Monitor<Slots>
 
     init(count: Int) {
-        self.count = max(1, count)
-        free = self.count
+        state = Monitor(Slots(count: max(1, count), free: max(1, count)))
     }
 
     /// Sets the number of slots; only before any step has run.
     func resize(to newCount: Int) {
         state.withLock {
-            precondition(free == count && waiting.isEmpty, "resized while in use")
-            count = max(1, newCount)
-            free = count
+            precondition($0.free == $0.count && $0.waiting.isEmpty, "resized while in use")
+            $0.count = max(1, newCount)
+            $0.free = $0.count
         }
     }
 
@@ -56,78 +79,50 @@ final class CoreSlots: @unchecked Sendable {
     /// encoding step to end (one can take seconds); it runs beside them, and since encoding
     /// threads run at a lower priority (`WorkerThreads.niceness`), the kernel gives it the core.
     func runCompression<T>(part: Int, _ body: () throws -> T) rethrows -> T {
-        let bypass = state.withLock {
-            let open = parts.keys.sorted()
-            return pickMostUrgent(open).map { open[$0] } == part
+        let bypass = state.withLock { slots in
+            let open = slots.parts.keys.sorted()
+            return slots.pickMostUrgent(open).map { open[$0] } == part
         }
         if bypass {
-            defer { state.withLock { stepsDone += 1 } }
+            defer { state.withLock { $0.stepsDone += 1 } }
             return try body()
         }
         return try run(part: part, body)
     }
 
     /// Steps waiting for a slot.
-    var waitingSteps: Int { state.withLock { waiting.count } }
+    var waitingSteps: Int { state.withLock { $0.waiting.count } }
 
     /// Steps finished so far, and what the slots hold now: the stall watchdog's view.
     var activity: (count: Int, detail: String) {
-        state.withLock { (stepsDone, "\(count - free) of \(count) cores busy, \(waiting.count) steps waiting") }
+        state.withLock { ($0.stepsDone, "\($0.count - $0.free) of \($0.count) cores busy, \($0.waiting.count) steps waiting") }
     }
 
     /// Records that part `part` will compress about `bytes` bytes in all.
     func expect(part: Int, bytes: Int) {
-        state.lock()
-        parts[part] = PartWork(bytesLeft: bytes)
-        state.unlock()
+        state.withLock { $0.parts[part] = PartWork(bytesLeft: bytes) }
     }
 
     /// Records that `bytes` of part `part` took `seconds` to compress.
     func compressed(part: Int, bytes: Int, seconds: Double) {
-        state.lock()
-        if var work = parts[part] {
+        state.withLock { slots in
+            guard var work = slots.parts[part] else { return }
             work.bytesLeft = max(0, work.bytesLeft - bytes)
             work.bytesDone += bytes
             work.seconds += seconds
-            parts[part] = work
+            slots.parts[part] = work
         }
-        state.unlock()
     }
 
     /// Forgets a part whose bytes have all been compressed.
     func finished(part: Int) {
-        state.lock()
-        parts[part] = nil
-        state.unlock()
-    }
-
-    /// Estimated compression seconds part `part` has left; higher runs first. Call locked.
-    private func urgency(_ part: Int) -> Double {
-        guard let work = parts[part] else { return 0 }
-        if work.bytesDone > 0 { return Double(work.bytesLeft) * work.seconds / Double(work.bytesDone) }
-        let measured = parts.values.filter { $0.bytesDone > 0 }
-        let done = measured.reduce(0) { $0 + $1.bytesDone }
-        // Before any part has a figure, any common rate will do: bytes left decide.
-        let rate = done > 0 ? measured.reduce(0.0) { $0 + $1.seconds } / Double(done) : 1e-7
-        return Double(work.bytesLeft) * rate
+        state.withLock { $0.parts[part] = nil }
     }
 
     /// Position in `candidates` (part numbers) of the most urgent one, ties going to the
     /// lower part, then to the first in line.
     func mostUrgent(of candidates: [Int]) -> Int? {
-        state.lock()
-        defer { state.unlock() }
-        return pickMostUrgent(candidates)
-    }
-
-    private func pickMostUrgent(_ candidates: [Int]) -> Int? {
-        var best: (position: Int, urgency: Double, part: Int)?
-        for (position, part) in candidates.enumerated() {
-            let u = urgency(part)
-            if let b = best, u < b.urgency || (u == b.urgency && part >= b.part) { continue }
-            best = (position, u, part)
-        }
-        return best?.position
+        state.withLock { $0.pickMostUrgent(candidates) }
     }
 
     /// Takes a slot, or queues for one. Slots are handed over, never raced for: `release`
@@ -138,30 +133,30 @@ final class CoreSlots: @unchecked Sendable {
     /// (every slot free, every step asleep).
     private func acquire(part: Int) {
         TestHooks.jitter()
-        state.lock()
-        defer { state.unlock() }
         // Waiters exist only while no slot is free: release hands a freed slot to one.
-        if free > 0 {
-            free -= 1
-            return
+        let ticket: Int? = state.withLock { slots in
+            if slots.free > 0 {
+                slots.free -= 1
+                return nil
+            }
+            defer { slots.nextTicket += 1 }
+            slots.waiting.append((slots.nextTicket, part))
+            return slots.nextTicket
         }
-        let ticket = nextTicket
-        nextTicket += 1
-        waiting.append((ticket, part))
-        while !granted.contains(ticket) { state.wait() }
-        granted.remove(ticket)
+        // A grant made between the two locked steps stays in `granted`, so none is lost.
+        guard let ticket else { return }
+        state.wait { $0.granted.remove(ticket).map { _ in () } }
     }
 
     private func release() {
         defer { TestHooks.jitter() }
-        state.lock()
-        defer { state.unlock() }
-        stepsDone += 1
-        guard let position = pickMostUrgent(waiting.map(\.part)) else {
-            free += 1
-            return
+        state.update { slots in
+            slots.stepsDone += 1
+            guard let position = slots.pickMostUrgent(slots.waiting.map(\.part)) else {
+                slots.free += 1
+                return
+            }
+            slots.granted.insert(slots.waiting.remove(at: position).ticket)
         }
-        granted.insert(waiting.remove(at: position).ticket)
-        state.broadcast()
     }
 }

@@ -2,32 +2,7 @@ import CLinuxShim
 import DeltaFormat
 import Foundation
 import OSTreeRepo
-
-public enum GenerateError: Error, CustomStringConvertible {
-    case sameCommit(Checksum)
-    case notACommit(role: String, Checksum, actualType: ObjectType?)
-    case corruptContent(Checksum, actual: Checksum)
-    case alreadyExists(DeltaName)
-    case verificationFailed(VerifyCheck)
-    case memoryLimit(limit: UInt64, needed: UInt64)
-
-    public var description: String {
-        switch self {
-        case .sameCommit(let c): return "FROM and TO are the same commit \(c.hex); there is nothing to delta"
-        case .notACommit(let role, let c, let actual?):
-            return "\(role) \(c.hex) is a \(actual.name) object, not a commit"
-        case .notACommit(let role, let c, nil):
-            return "\(role) commit \(c.hex) is not in the repository"
-        case .corruptContent(let c, let actual):
-            return "object \(c.hex).file is corrupt: its content hashes to \(actual.hex)"
-        case .alreadyExists(let name): return "Delta \(name) already exists."
-        case .memoryLimit(let limit, let needed):
-            return "this delta needs about \(needed) MB with one job (docs/design.md, \"Memory\"), more than the memory limit of \(limit) MB; raise --memory-limit, or lower --max-bsdiff-size or --xz-dict-size"
-        case .verificationFailed(let check):
-            return "the generated delta failed verification (\(check.name): \(check.detail)); nothing was published"
-        }
-    }
-}
+import Synchronization
 
 /// Builds one static delta from a repository and publishes it atomically.
 public struct DeltaGenerator {
@@ -52,7 +27,16 @@ public struct DeltaGenerator {
     private static let largeBuffersMapped: Bool = deltagen_map_large_allocations(4 << 20) != 0
 
     /// Generates `name` and returns what was written. Nothing is visible until the delta is complete.
+    /// Every failure is a `GenerateError` or a `WalkError`, both `ClassifiedError`s.
     public func generate(_ name: DeltaName) throws -> DeltaReport {
+        do {
+            return try generateUnwrapped(name)
+        } catch {
+            throw GenerateError.wrapping(error)
+        }
+    }
+
+    private func generateUnwrapped(_ name: DeltaName) throws -> DeltaReport {
         let started = Date()
         var options = self.options
         _ = DeltaGenerator.largeBuffersMapped
@@ -100,21 +84,25 @@ public struct DeltaGenerator {
         // parts still compressing; the final check then reuses the replay for the same bytes.
         let replayed = ReplayedParts()
         let verifier = DeltaVerifier(repo: repo)
+        // Rung by workers and compressors whenever the packer may be able to move on.
+        let doorbell = Doorbell()
+        let repoPath = repo.path
+        let replay: @Sendable (Int, PartCompressor.WrittenPart, PartHeader) -> Void = { index, part, header in
+            replayed.add(index, DeltaVerifier.replayPart(index, part, header: header, repoPath: repoPath, fromObjects: known))
+        }
         let compressor = PartCompressor(
-            jobs: options.jobs, slots: slots, totalParts: layout.parts.count, settings: options.xzSettings,
-            inline: options.inline, directory: staging.path, progress: report,
-            onWritten: !options.verify ? nil : { index, part, header in
-                replayed.add(index, verifier.replayPart(index, part, header: header, fromObjects: known))
-            })
+            jobs: options.jobs, slots: slots, doorbell: doorbell, totalParts: layout.parts.count, settings: options.xzSettings,
+            inline: options.inline, directory: staging.path, progress: report, onWritten: options.verify ? replay : nil)
         // Runs before staging.discard(): a part still being written must not land in a
         // directory that is being removed, or the removal fails and leaves it behind.
         defer { compressor.drain() }
         let encoder = try ContentEncoder(repoPath: repo.path, options: options)
         report(.phase("encoding"))
-        let session = encoder.start(planned, slots: slots)
+        let session = encoder.start(planned, slots: slots, doorbell: doorbell)
         defer { session.stop() }
         let packed = try PartPacker(layout: layout, metadata: metadata, tables: tables,
-                                    compressor: compressor, report: report).pack(session, total: planned.count)
+                                    compressor: compressor, doorbell: doorbell, report: report)
+            .pack(session, total: planned.count)
         let (partCount, objectCount, fallbacks) = (packed.partCount, packed.objectCount, packed.fallbacks)
         let (rollsumCount, bsdiffCount) = (packed.rollsumCount, packed.bsdiffCount)
         report(.phase("compressing"))
@@ -220,9 +208,8 @@ public struct DeltaGenerator {
 }
 
 /// Parts replayed during generation, by index.
-private final class ReplayedParts: @unchecked Sendable {
-    private let lock = NSLock()
-    private var parts: [Int: ReplayedPart] = [:]
-    func add(_ index: Int, _ part: ReplayedPart) { lock.withLock { parts[index] = part } }
-    var all: [Int: ReplayedPart] { lock.withLock { parts } }
+private final class ReplayedParts: Sendable {
+    private let parts = Mutex<[Int: ReplayedPart]>([:])
+    func add(_ index: Int, _ part: ReplayedPart) { parts.withLock { $0[index] = part } }
+    var all: [Int: ReplayedPart] { parts.withLock { $0 } }
 }

@@ -20,16 +20,26 @@ public struct DeltaLocation: Sendable {
     }
 
     /// Reads the superblock and every part, checking each part as `show` does.
-    public func inspect() throws -> DeltaInspection {
+    public func inspect() throws -> DeltaInspection { try inspect { _, _, _ in } }
+
+    /// `inspect()`, handing each part's checked, decoded payload to `body` as it is read, so
+    /// a caller (explain) can look inside every part without holding them all at once.
+    public func inspect(payloads body: (Int, PartHeader, RandomAccessBytes) throws -> Void) throws -> DeltaInspection {
         guard FileOps.exists(superblockPath) else { throw SystemError("opening superblock", superblockPath, code: 2) }
         let bytes = try FileOps.readFile(superblockPath, limit: DeltaLocation.maxSuperblockSize)
         return try DeltaReader.inspect(superblockFile: bytes) { index, header, inlineFile in
-            if let inlineFile { return try PartReading.payload(ofFile: inlineFile, header: header) }
-            do {
-                return try PartReading.payload(ofPartAt: "\(directory)/\(index)", header: header).get()
-            } catch let mismatch as PartFileMismatch {
-                throw DeltaFormatError.malformed("part \(index) \(mismatch.description)")
+            let payload: RandomAccessBytes
+            if let inlineFile {
+                payload = try PartReading.payload(ofFile: inlineFile, header: header)
+            } else {
+                do {
+                    payload = try PartReading.payload(ofPartAt: "\(directory)/\(index)", header: header).get()
+                } catch let mismatch as PartFileMismatch {
+                    throw DeltaFormatError.malformed("part \(index) \(mismatch.description)")
+                }
             }
+            try body(index, header, payload)
+            return payload
         }
     }
 }

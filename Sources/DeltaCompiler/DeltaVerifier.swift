@@ -49,14 +49,16 @@ public struct DeltaVerifier {
             return "checksum equals TO \(sb.name.to.hex)"
         }) else { return checks }
 
-        var fromObjects = Set<ObjectName>()
+        var reachable = Set<ObjectName>()
         if let from = sb.name.from {
             guard record("from commit", {
                 guard try repo.has(ObjectName(from, .commit)) else { throw VerifyFailure("\(from.hex) is not in the repository") }
-                fromObjects = try CommitWalker.walk(repo, commit: from).all
-                return "\(fromObjects.count) objects reachable from \(from.hex)"
+                reachable = try CommitWalker.walk(repo, commit: from).all
+                return "\(reachable.count) objects reachable from \(from.hex)"
             }) else { return checks }
         }
+        let fromObjects = reachable
+        let repoPath = repo.path
 
         // Parts are independent of each other, so they are checked in parallel, each with its
         // own repository handle; their checks are reported in part order.
@@ -67,12 +69,12 @@ public struct DeltaVerifier {
             do {
                 if let earlier = replayed[i], earlier.fileChecksum == header.checksum {
                     // Replayed from these very bytes during generation: check the file only.
-                    try checkPartFile(i, sb: sb, location: location)
+                    try DeltaVerifier.checkPartFile(i, sb: sb, location: location)
                     outcomes.put(i, .success((VerifyCheck(name: "part \(i)", passed: true, detail: "\(header.size) bytes, checksum ok"), earlier)))
                     return
                 }
                 if i < sb.inlineParts.count {
-                    try checkPartFile(i, sb: sb, location: location)
+                    try DeltaVerifier.checkPartFile(i, sb: sb, location: location)
                     decoded = Result { try PartReading.payload(ofFile: sb.inlineParts[i], header: header) }
                 } else {
                     decoded = try PartReading.payload(ofPartAt: "\(location.directory)/\(i)", header: header)
@@ -82,7 +84,8 @@ public struct DeltaVerifier {
                 return
             }
             let check = VerifyCheck(name: "part \(i)", passed: true, detail: "\(header.size) bytes, checksum ok")
-            outcomes.put(i, .success((check, replay(i, decoded, header: header, fromObjects: fromObjects))))
+            let replayed = DeltaVerifier.replay(i, decoded, header: header, repoPath: repoPath, fromObjects: fromObjects)
+            outcomes.put(i, .success((check, replayed)))
         }
         var created: [ObjectName: [UInt8]?] = [:]
         for i in sb.parts.indices {
@@ -132,7 +135,7 @@ public struct DeltaVerifier {
 
     /// Checks part `i`'s file (or inline bytes) against the superblock's size and checksum,
     /// reading it in pieces.
-    private func checkPartFile(_ i: Int, sb: Superblock, location: DeltaLocation) throws {
+    private static func checkPartFile(_ i: Int, sb: Superblock, location: DeltaLocation) throws {
         let header = sb.parts[i]
         let actual: Checksum
         if i < sb.inlineParts.count {
@@ -153,8 +156,8 @@ public struct DeltaVerifier {
 
     /// Decodes part `i`, just written, and replays its ops against FROM's objects: each
     /// listed object must come out with its checksum, and `usize` must match.
-    func replayPart(_ i: Int, _ part: PartCompressor.WrittenPart, header: PartHeader,
-                    fromObjects: Set<ObjectName>) -> ReplayedPart {
+    static func replayPart(_ i: Int, _ part: PartCompressor.WrittenPart, header: PartHeader, repoPath: String,
+                           fromObjects: Set<ObjectName>) -> ReplayedPart {
         let decoded: Result<PayloadBuffer, Error>
         switch part {
         case .bytes(let file):
@@ -162,15 +165,16 @@ public struct DeltaVerifier {
         case .file(let path):
             decoded = Result { try PartReading.payload(ofPartAt: path, header: header, checksum: false) }.flatMap { $0 }
         }
-        return replay(i, decoded, header: header, fromObjects: fromObjects)
+        return replay(i, decoded, header: header, repoPath: repoPath, fromObjects: fromObjects)
     }
 
-    private func replay(_ i: Int, _ decoded: Result<PayloadBuffer, Error>, header: PartHeader,
-                        fromObjects: Set<ObjectName>) -> ReplayedPart {
+    /// Each call opens its own repository handle: parts are replayed on several threads.
+    private static func replay(_ i: Int, _ decoded: Result<PayloadBuffer, Error>, header: PartHeader,
+                               repoPath: String, fromObjects: Set<ObjectName>) -> ReplayedPart {
         var result = ReplayedPart(fileChecksum: header.checksum)
         let name = "part \(i) ops"
         do {
-            let handle = try Repository(path: repo.path)
+            let handle = try Repository(path: repoPath)
             let payload = try decoded.get()
             let payloadSize = payload.count
             var objectBytes = 0, symlinkBytes = 0

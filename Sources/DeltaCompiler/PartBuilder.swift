@@ -16,7 +16,7 @@ enum BlobSegment {
 
 /// `size` bytes that `read` hands over in pieces, in order; it throws if the source turns
 /// out different (a corrupt object).
-final class BlobStream: @unchecked Sendable {  // immutable; `read` runs on one part queue
+final class BlobStream {  // not Sendable: handed to one part's queue through its inbox, read there once
     let size: Int
     let read: (([UInt8]) throws -> Void) throws -> Void
     init(size: Int, read: @escaping (([UInt8]) throws -> Void) throws -> Void) {

@@ -1,46 +1,53 @@
 import DeltaFormat
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Compresses parts while they are being filled, so that compression runs alongside encoding
 /// instead of after it, and no part's payload is ever held whole.
 ///
 /// At most `jobs` parts are open or still compressing, which bounds memory to `jobs` xz
 /// encoders. Results are stored by part index, so scheduling never changes the output.
-final class PartCompressor {
-    struct Result {
+final class PartCompressor: Sendable {
+    struct Result: Sendable {
         var header: PartHeader
         /// The part file's bytes, kept only for inline deltas.
         var inlineBytes: [UInt8]?
     }
 
+    private struct Progress {
+        var results: [Int: Result] = [:]
+        var firstError: Error?
+        var busySlots = 0  // parts open or finishing, against `jobs`
+        var done = 0
+    }
+
     private let jobs: Int
     private let totalParts: Int
     private let group = DispatchGroup()
-    private let lock = NSLock()
-    private var results: [Int: Result] = [:]
-    private var firstError: Error?
-    private var busySlots = 0  // parts open or finishing, against `jobs`
-    private var done = 0
-    private let settings: XZ.Settings
+    private let state = Mutex(Progress())
+    fileprivate let settings: XZ.Settings
     fileprivate let slots: CoreSlots
+    fileprivate let doorbell: Doorbell
     private let keepInline: Bool
     private let directory: String
     private let progress: ProgressHandler
-    private let onWritten: ((Int, WrittenPart, PartHeader) -> Void)?
+    private let onWritten: (@Sendable (Int, WrittenPart, PartHeader) -> Void)?
 
     /// Where a finished part's bytes are: its file, or, for inline deltas, in memory.
-    enum WrittenPart {
+    enum WrittenPart: Sendable {
         case file(String)
         case bytes([UInt8])
     }
 
     /// `onWritten(index, part, header)` runs on the part's queue after its file is written;
-    /// `finish` waits for it.
-    init(jobs: Int, slots: CoreSlots, totalParts: Int, settings: XZ.Settings, inline: Bool, directory: String,
-         progress: @escaping ProgressHandler, onWritten: ((Int, WrittenPart, PartHeader) -> Void)? = nil) {
+    /// `finish` waits for it. `doorbell` rings when a part's slot frees or a stream has room.
+    init(jobs: Int, slots: CoreSlots, doorbell: Doorbell, totalParts: Int, settings: XZ.Settings, inline: Bool,
+         directory: String, progress: @escaping ProgressHandler,
+         onWritten: (@Sendable (Int, WrittenPart, PartHeader) -> Void)? = nil) {
         self.onWritten = onWritten
         self.slots = slots
+        self.doorbell = doorbell
         self.jobs = max(1, jobs)
         self.totalParts = totalParts
         self.settings = settings
@@ -53,41 +60,44 @@ final class PartCompressor {
     /// comes to about `expectedSize` bytes, or returns nil when `jobs` parts are already open
     /// or compressing.
     func tryOpen(index: Int, head: [UInt8], expectedSize: Int) -> PartStream? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard busySlots < jobs else { return nil }
-        busySlots += 1
+        let opened = state.withLock { state in
+            guard state.busySlots < jobs else { return false }
+            state.busySlots += 1
+            return true
+        }
+        guard opened else { return nil }
         slots.expect(part: index, bytes: expectedSize)
         let output = keepInline ? PartOutput() : PartOutput(path: "\(directory)/\(index)")
-        return PartStream(index: index, head: head, settings: settings, output: output, owner: self)
+        return PartStream(index: index, head: head, output: output, owner: self)
     }
 
-    fileprivate func complete(_ stream: PartStream, encoder: XZ.StreamEncoder?, output: PartOutput,
+    fileprivate func complete(_ index: Int, encoder: XZ.StreamEncoder?, output: PartOutput,
                               objects: [ObjectName], error: Error?) {
         var written: (part: WrittenPart, header: PartHeader)?
         do {
             if let error { throw error }
             guard let encoder else { throw DeltaFormatError.compression("no xz encoder") }
             let payloadSize = encoder.inputSize
-            _ = try slots.runCompression(part: stream.index) { try encoder.finish() }
+            _ = try slots.runCompression(part: index) { try encoder.finish() }
             let file = try output.finish()
             let header = PartHeader(checksum: file.checksum, size: file.size,
                                     uncompressedSize: UInt64(payloadSize), objects: objects)
-            let count = lock.withLock {
-                results[stream.index] = Result(header: header, inlineBytes: file.bytes)
-                done += 1
-                return done
+            let count = state.withLock {
+                $0.results[index] = Result(header: header, inlineBytes: file.bytes)
+                $0.done += 1
+                return $0.done
             }
-            progress(.partCompressed(index: stream.index, done: count, total: totalParts))
+            progress(.partCompressed(index: index, done: count, total: totalParts))
             written = (file.bytes.map { .bytes($0) } ?? .file(output.path!), header)
         } catch {
-            lock.withLock { if firstError == nil { firstError = error } }
+            state.withLock { if $0.firstError == nil { $0.firstError = error } }
         }
         // The slot is free once the encoder is gone; what `onWritten` does runs beside the
         // next part.
-        slots.finished(part: stream.index)
-        lock.withLock { busySlots -= 1 }
-        if let written { onWritten?(stream.index, written.part, written.header) }
+        slots.finished(part: index)
+        state.withLock { $0.busySlots -= 1 }
+        doorbell.ring()
+        if let written { onWritten?(index, written.part, written.header) }
         group.leave()
     }
 
@@ -101,46 +111,62 @@ final class PartCompressor {
     /// Waits for every part; returns them in index order or throws the first failure.
     func finish(count: Int) throws -> [Result] {
         group.wait()
-        if let firstError { throw firstError }
-        return (0..<count).map { results[$0]! }
+        return try state.withLock { state in
+            if let error = state.firstError { throw error }
+            return (0..<count).map { state.results[$0]! }
+        }
     }
 }
 
 /// One part being compressed on its own serial queue as its bytes arrive.
-final class PartStream {
+///
+/// The producer hands segments over through `inbox`; the queue's blocks take them in order.
+/// The encoder and its output live in `work`, which only blocks on the queue touch, one at
+/// a time, so its lock is never contended.
+final class PartStream: Sendable {
     let index: Int
     private let queue: DispatchQueue
-    private unowned let owner: PartCompressor
-    // Held strongly: after an error the compressor can be gone while bytes appended to a part
+    // Held strongly: after an error the generator can be gone while bytes appended to a part
     // that was never closed are still queued here.
-    private let slots: CoreSlots
-    // Touched only on `queue`.
-    private var encoder: XZ.StreamEncoder?
-    private let output: PartOutput
-    private var failure: Error?
-    // Bytes handed over but not yet compressed.
-    private let backlog = NSLock()
-    private var backlogBytes = 0
+    private let owner: PartCompressor
+
+    private struct Inbox {
+        var batches: [[BlobSegment]] = []
+        /// Bytes handed over but not yet compressed.
+        var backlogBytes = 0
+    }
+
+    private struct Work {
+        var encoder: XZ.StreamEncoder?
+        let output: PartOutput
+        var failure: Error?
+    }
+
+    private let inbox = Monitor(Inbox())
+    private let work: Monitor<Work>
     private static let backlogLimit = 8 << 20
 
     /// Whether the stream takes more bytes now. Its producer feeds other parts meanwhile
     /// instead of waiting, since another part's compressor may be the one waiting for it;
     /// so a stream holds at most the limit plus one object.
-    var hasRoom: Bool { backlog.withLock { backlogBytes < PartStream.backlogLimit } }
+    var hasRoom: Bool { inbox.withLock { $0.backlogBytes < PartStream.backlogLimit } }
 
-    fileprivate init(index: Int, head: [UInt8], settings: XZ.Settings, output: PartOutput, owner: PartCompressor) {
+    fileprivate init(index: Int, head: [UInt8], output: PartOutput, owner: PartCompressor) {
         self.index = index
         self.owner = owner
-        self.output = output
-        slots = owner.slots
+        work = Monitor(Work(encoder: nil, output: output, failure: nil))
         queue = DispatchQueue(label: "deltagen.part.\(index)")
+        let settings = owner.settings
         queue.async { [self] in
-            do {
-                try output.write([PartCompression.xz.rawValue])
-                encoder = try XZ.StreamEncoder(settings: settings) { try output.write($0) }
-                try compress(head)
-            } catch {
-                failure = error
+            work.withLock { work in
+                do {
+                    let output = work.output
+                    try output.write([PartCompression.xz.rawValue])
+                    work.encoder = try XZ.StreamEncoder(settings: settings) { try output.write($0) }
+                    try compress(head, with: work.encoder!)
+                } catch {
+                    work.failure = error
+                }
             }
         }
     }
@@ -149,8 +175,8 @@ final class PartStream {
     private static let sliceSize = 1 << 20
 
     /// Compresses `bytes` slice by slice, each in a slot of `slots`. On `queue`.
-    private func compress(_ bytes: [UInt8]) throws {
-        guard let encoder else { return }
+    private func compress(_ bytes: [UInt8], with encoder: XZ.StreamEncoder) throws {
+        let slots = owner.slots
         var start = 0
         while start < bytes.count {
             let end = min(bytes.count, start + PartStream.sliceSize)
@@ -172,28 +198,42 @@ final class PartStream {
             return total
         }
         guard !segments.isEmpty else { return }
-        backlog.withLock { backlogBytes += size }
+        inbox.withLock {
+            $0.batches.append(segments)
+            $0.backlogBytes += size
+        }
         queue.async { [self] in
-            if failure == nil {
+            let segments = inbox.withLock { $0.batches.removeFirst() }
+            work.withLock { work in
+                guard work.failure == nil, let encoder = work.encoder else { return }
                 do {
-                    for segment in segments {
-                        switch segment {
-                        case .bytes(let bytes): try compress(bytes)
-                        case .stream(let stream):
-                            var read = 0
-                            try stream.read { piece in
-                                read += piece.count
-                                guard read <= stream.size else { throw DeltaFormatError.malformed("a streamed object grew while it was read") }
-                                try compress(piece)
-                            }
-                            guard read == stream.size else { throw DeltaFormatError.malformed("a streamed object shrank while it was read") }
-                        }
-                    }
+                    try compress(segments, with: encoder)
                 } catch {
-                    failure = error
+                    work.failure = error
                 }
             }
-            backlog.withLock { backlogBytes -= size }
+            let drained = inbox.withLock { inbox in
+                inbox.backlogBytes -= size
+                return inbox.backlogBytes < PartStream.backlogLimit && inbox.backlogBytes + size >= PartStream.backlogLimit
+            }
+            // The packer may be waiting for this stream to take more.
+            if drained { owner.doorbell.ring() }
+        }
+    }
+
+    private func compress(_ segments: [BlobSegment], with encoder: XZ.StreamEncoder) throws {
+        for segment in segments {
+            switch segment {
+            case .bytes(let bytes): try compress(bytes, with: encoder)
+            case .stream(let stream):
+                var read = 0
+                try stream.read { piece in
+                    read += piece.count
+                    guard read <= stream.size else { throw DeltaFormatError.malformed("a streamed object grew while it was read") }
+                    try compress(piece, with: encoder)
+                }
+                guard read == stream.size else { throw DeltaFormatError.malformed("a streamed object shrank while it was read") }
+            }
         }
     }
 
@@ -202,8 +242,11 @@ final class PartStream {
         append(tail.map { .bytes($0) })
         owner.willComplete()
         queue.async { [self] in
-            owner.complete(self, encoder: encoder, output: output, objects: objects, error: failure)
-            encoder = nil
+            let (encoder, output, failure) = work.withLock { work in
+                defer { work.encoder = nil }
+                return (work.encoder, work.output, work.failure)
+            }
+            owner.complete(index, encoder: encoder, output: output, objects: objects, error: failure)
         }
     }
 }

@@ -90,6 +90,8 @@ struct PartPacker {
     let metadata: [(ObjectName, [UInt8])]
     let tables: (modes: [FileMode], xattrSets: [[UInt8]])
     let compressor: PartCompressor
+    /// Rung by the workers and the compressor; the packer sleeps on it when it is stuck.
+    let doorbell: Doorbell
     let report: ProgressHandler
 
     private final class OpenPart {
@@ -129,7 +131,7 @@ struct PartPacker {
         var closedFallbacks: [Int: [FallbackEntry]] = [:]
         var encoded = 0
         while nextToOpen < layout.parts.count || !open.isEmpty {
-            let arrivals = session.arrivals
+            let rung = doorbell.count
             var progressed = false
             while nextToOpen < layout.parts.count,
                   let stream = compressor.tryOpen(index: nextToOpen, head: head,
@@ -175,8 +177,10 @@ struct PartPacker {
                 progressed = true
             }
             open.removeAll { $0.next == $0.end }
-            // Nothing to do until a worker delivers or a compressor frees its slot.
-            if !progressed { session.waitForResult(after: arrivals, seconds: 0.02) }
+            // Nothing to do until a worker delivers, a compressor frees its slot or a stream
+            // drains below its backlog limit: each of them rings the bell. One that rang
+            // after `rung` was read makes this return at once, so no wakeup is lost.
+            if !progressed { doorbell.wait(after: rung) }
         }
         packed.partCount = layout.parts.count
         packed.fallbacks = (0..<layout.parts.count).flatMap { closedFallbacks[$0] ?? [] }

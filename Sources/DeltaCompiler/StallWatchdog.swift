@@ -8,12 +8,15 @@ import Foundation
 /// never fires on a run that is merely slow. When it fires, `onStall` gets one sentence
 /// naming the stage and what the scheduler holds; it must not return to a generator that
 /// is stuck (the command line prints the sentence and exits).
-final class StallWatchdog: @unchecked Sendable {  // mutable state protected by `state`
-    private let state = NSCondition()
-    private var stage = "starting"
-    private var lastProgress = Date()
-    private var lastActivity = 0
-    private var stopped = false
+final class StallWatchdog: Sendable {
+    private struct Watch {
+        var stage = "starting"
+        var lastProgress = Date()
+        var lastActivity = 0
+        var stopped = false
+    }
+
+    private let state = Monitor(Watch())
 
     /// Starts watching; with a `limit` of nil or 0 nothing is watched. The watching thread
     /// holds the watchdog until `stop`.
@@ -32,33 +35,31 @@ final class StallWatchdog: @unchecked Sendable {  // mutable state protected by 
     /// Records that the generation moved on, into `stage` if given.
     func progressed(stage newStage: String? = nil) {
         state.withLock {
-            if let newStage { stage = newStage }
-            lastProgress = Date()
+            if let newStage { $0.stage = newStage }
+            $0.lastProgress = Date()
         }
     }
 
     func stop() {
-        state.withLock {
-            stopped = true
-            state.broadcast()
-        }
+        state.update { $0.stopped = true }
     }
 
     /// Waits a while; nil once stopped, a message on a stall, "" otherwise.
     private func check(limit: Double, activity: () -> (count: Int, detail: String)) -> String? {
-        state.lock()
-        defer { state.unlock() }
-        if stopped { return nil }
-        _ = state.wait(until: Date(timeIntervalSinceNow: min(1, limit / 4)))
-        if stopped { return nil }
+        let deadline = Date(timeIntervalSinceNow: min(1, limit / 4))
+        if state.wait(until: deadline, for: { $0.stopped ? () : nil }) != nil { return nil }
+        // Read outside the watchdog's lock: the scheduler's lock is never taken inside it.
         let (count, detail) = activity()
-        if count != lastActivity {
-            lastActivity = count
-            lastProgress = Date()
+        return state.withLock { watch in
+            if watch.stopped { return nil }
+            if count != watch.lastActivity {
+                watch.lastActivity = count
+                watch.lastProgress = Date()
+            }
+            let idle = Date().timeIntervalSince(watch.lastProgress)
+            guard idle >= limit else { return "" }
+            watch.stopped = true
+            return "no progress for \(Int(idle)) s while \(watch.stage) (\(detail)); stopped, nothing was published"
         }
-        let idle = Date().timeIntervalSince(lastProgress)
-        guard idle >= limit else { return "" }
-        stopped = true
-        return "no progress for \(Int(idle)) s while \(stage) (\(detail)); stopped, nothing was published"
     }
 }

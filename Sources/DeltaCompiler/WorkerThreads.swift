@@ -6,14 +6,17 @@ import Foundation
 /// urgent, first queued first within a lane, and runs the work in one of its slots.
 /// Dedicated threads, rather than a pool's, carry the nice value and take it with them when
 /// they end.
-final class WorkerThreads: @unchecked Sendable {
+final class WorkerThreads: Sendable {
     /// Nice value of the workers, relative to the default of 0: a compression step that must
     /// not wait runs beside them and takes their core (`CoreSlots.runCompression`).
     static let niceness: Int32 = 15
 
-    private let state = NSCondition()
-    private var lanes: [Int: [Int]] = [:]
-    private var stopped = false
+    private struct Queue {
+        var lanes: [Int: [Int]] = [:]
+        var stopped = false
+    }
+
+    private let queue = Monitor(Queue())
     private let exited = DispatchGroup()
     private let slots: CoreSlots
 
@@ -32,31 +35,26 @@ final class WorkerThreads: @unchecked Sendable {
     }
 
     private func take() -> (index: Int, lane: Int)? {
-        state.lock()
-        defer { state.unlock() }
-        while lanes.isEmpty && !stopped { state.wait() }
-        if stopped { return nil }
-        let queued = lanes.keys.sorted()
-        let lane = queued[slots.mostUrgent(of: queued)!]
-        let index = lanes[lane]!.removeFirst()
-        if lanes[lane]!.isEmpty { lanes[lane] = nil }
-        return (index, lane)
+        let slots = self.slots
+        return queue.wait { queue -> (index: Int, lane: Int)?? in
+            if queue.stopped { return .some(nil) }
+            if queue.lanes.isEmpty { return nil }
+            let queued = queue.lanes.keys.sorted()
+            let lane = queued[slots.mostUrgent(of: queued)!]
+            let index = queue.lanes[lane]!.removeFirst()
+            if queue.lanes[lane]!.isEmpty { queue.lanes[lane] = nil }
+            return .some((index, lane))
+        }
     }
 
     /// Queues `index` in `lane`, after those already queued there.
     func enqueue(_ index: Int, lane: Int) {
-        state.lock()
-        lanes[lane, default: []].append(index)
-        state.signal()
-        state.unlock()
+        queue.update(wakingOne: true) { $0.lanes[lane, default: []].append(index) }
     }
 
     /// Stops the workers once their current item is done, and waits for them.
     func stop() {
-        state.lock()
-        stopped = true
-        state.broadcast()
-        state.unlock()
+        queue.update { $0.stopped = true }
         exited.wait()
     }
 }

@@ -170,9 +170,14 @@ public struct GVariantView: Sendable {
     }
 }
 
-public enum DeltaFormatError: Error, Equatable, CustomStringConvertible {
+public enum DeltaFormatError: ClassifiedError, Equatable, CustomStringConvertible {
     case malformed(String)
     case compression(String)
+
+    /// The format layer reads what it is given: a malformed delta, or an xz stream that
+    /// does not decode, is the caller's input. (The generator wraps the errors of its own
+    /// encoding as delta work.)
+    public var failureKind: FailureKind { .badInput }
 
     public var description: String {
         switch self {

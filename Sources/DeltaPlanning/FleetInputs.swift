@@ -10,6 +10,9 @@ public struct Target: Equatable, Sendable {
     public var version: String
     /// `custom.version` as fioctl reads it: an integer, or -1 when it is not one.
     public var versionNumber: Int
+    /// False for "custom", "dev" and the like: such a Target is never a from or a to, though
+    /// fioctl's -1 for it could collide with a from-version -1 from the status file.
+    public var hasNumericVersion: Bool { Int(version) != nil }
     /// `custom.hardwareIds[0]`, as fioctl takes it.
     public var hardwareID: String
     public var tags: [String]
@@ -63,7 +66,7 @@ public struct TargetsFile: Sendable {
 
     /// The hardware IDs that have a Target with this version, sorted.
     public func hardwareIDs(withVersion version: Int) -> [String] {
-        Array(Set(targets.filter { $0.versionNumber == version }.map(\.hardwareID))).sorted()
+        Array(Set(targets.filter { $0.hasNumericVersion && $0.versionNumber == version }.map(\.hardwareID))).sorted()
     }
 }
 

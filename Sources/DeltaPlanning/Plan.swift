@@ -38,6 +38,11 @@ public struct Plan: Codable, Equatable, Sendable {
 
     public var pairCount: Int { groups.reduce(0) { $0 + $1.froms.count } }
 
+    /// fioctl's "No Targets found to generate deltas for." when nothing is left to build.
+    public func requireDeltas() throws {
+        guard !groups.isEmpty else { throw PlanError.nothingToDo }
+    }
+
     /// `--format text`: one block per hardware ID, fioctl-style arrows plus the commits.
     public func text() -> String {
         var out = ""
@@ -68,8 +73,11 @@ public struct Plan: Codable, Equatable, Sendable {
         return requests
     }
 
-    /// `--format matrix`: a GitHub Actions matrix, one job per (from, to) commit pair.
-    public func matrix() -> Matrix {
+    /// `--format matrix`: a GitHub Actions matrix, one job per (from, to) commit pair, or, past
+    /// `maxJobs` pairs (GitHub refuses a matrix of more than 256 jobs), `maxJobs` jobs that each
+    /// build a run of consecutive pairs, named in `only`. Consecutive pairs mostly share a to
+    /// commit, so a job fetches few tarballs; run sizes differ by at most one.
+    public func matrix(maxJobs: Int = Matrix.gitHubJobLimit) -> Matrix {
         var seen = Set<String>()
         var include: [Matrix.Entry] = []
         for g in groups {
@@ -80,25 +88,65 @@ public struct Plan: Codable, Equatable, Sendable {
                     to: g.to.commit, toVersion: g.to.version, toURL: g.to.url))
             }
         }
-        return Matrix(include: include)
+        guard include.count > maxJobs, maxJobs > 0 else { return Matrix(include: include) }
+        var batches: [Matrix.Entry] = []
+        var start = 0
+        for job in 0..<maxJobs {
+            let size = include.count / maxJobs + (job < include.count % maxJobs ? 1 : 0)
+            let run = include[start..<start + size]
+            start += size
+            batches.append(Matrix.Entry(batch: job + 1, of: maxJobs, pairs: Array(run)))
+        }
+        return Matrix(include: batches)
     }
 }
 
 /// GitHub Actions' `strategy.matrix` object, for `fromJSON()`.
+///
+/// An entry is one (from, to) pair, with every field but `only`; or, in a batched matrix, a
+/// run of pairs with only `name` and `only`, the space-separated `FROM-TO` list for
+/// `ci-job --only`. Absent fields are left out of the JSON.
 public struct Matrix: Codable, Equatable, Sendable {
+    public static let gitHubJobLimit = 256
+
     public struct Entry: Codable, Equatable, Sendable {
         public var name: String
-        public var hardwareID: String
-        public var from: String
-        public var fromVersion: Int
-        public var fromURL: String
-        public var to: String
-        public var toVersion: Int
-        public var toURL: String
+        public var hardwareID: String?
+        public var from: String?
+        public var fromVersion: Int?
+        public var fromURL: String?
+        public var to: String?
+        public var toVersion: Int?
+        public var toURL: String?
+        public var only: String?
 
         enum CodingKeys: String, CodingKey {
             case name, hardwareID = "hw_id", from, fromVersion = "from_version", fromURL = "from_url"
-            case to, toVersion = "to_version", toURL = "to_url"
+            case to, toVersion = "to_version", toURL = "to_url", only
+        }
+
+        init(name: String, hardwareID: String, from: String, fromVersion: Int, fromURL: String,
+             to: String, toVersion: Int, toURL: String) {
+            self.name = name
+            self.hardwareID = hardwareID
+            self.from = from
+            self.fromVersion = fromVersion
+            self.fromURL = fromURL
+            self.to = to
+            self.toVersion = toVersion
+            self.toURL = toURL
+        }
+
+        init(batch: Int, of total: Int, pairs: [Entry]) {
+            // Short enough for a job title: the first pair stands for the rest.
+            name = "batch \(batch)/\(total): \(pairs[0].name)" + (pairs.count > 1 ? " and \(pairs.count - 1) more" : "")
+            only = pairs.map { "\($0.from ?? "")-\($0.to ?? "")" }.joined(separator: " ")
+        }
+
+        /// The `FROM-TO` pairs this job builds.
+        public var pairs: [String] {
+            if let only { return only.split(separator: " ").map(String.init) }
+            return ["\(from ?? "")-\(to ?? "")"]
         }
     }
 

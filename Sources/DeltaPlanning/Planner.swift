@@ -68,12 +68,24 @@ public enum Planner {
         return text
     }
 
+    /// `--hw-id` with `--targets`: first TO must have a Target for the board, or the answer is
+    /// that it has none (rather than a warning per from-version and "No Targets found"); then
+    /// `filter(froms:hardwareID:targets:)`.
+    public static func filter(to: Int, froms: [Int], hardwareID: String, targets: TargetsFile) throws -> (kept: [Int], warnings: [String]) {
+        guard targets.targets.contains(where: { $0.hasNumericVersion && $0.versionNumber == to && $0.hardwareID == hardwareID }) else {
+            throw PlanError.noTargetForTo(version: to, hardwareID: hardwareID)
+        }
+        return filter(froms: froms, hardwareID: hardwareID, targets: targets)
+    }
+
     /// Keeps the from-versions that have a Target for `hardwareID`, with a warning for each one
     /// that has none: fioctl leaves that check to the server, which then skips them unseen.
+    /// Only Targets with a numeric version count: fioctl reads "custom" as -1, and a -1 must not
+    /// find such a Target.
     public static func filter(froms: [Int], hardwareID: String, targets: TargetsFile) -> (kept: [Int], warnings: [String]) {
         var kept: [Int] = [], warnings: [String] = []
         for from in froms {
-            if targets.targets.contains(where: { $0.versionNumber == from && $0.hardwareID == hardwareID }) {
+            if targets.targets.contains(where: { $0.hasNumericVersion && $0.versionNumber == from && $0.hardwareID == hardwareID }) {
                 kept.append(from)
             } else {
                 warnings.append("version \(from) has no Target for hardware ID \(hardwareID); skipped")
@@ -82,11 +94,21 @@ public enum Planner {
         return (kept, warnings)
     }
 
-    /// Resolves versions to commits, one group per hardware ID that has `to` (or just
-    /// `hardwareID`). Froms that resolve to a commit already planned, or to TO's own commit,
-    /// are dropped with a warning, so the CI job never builds the same delta twice.
+    /// `draft`, refused when it plans no delta. Its warnings are lost with the error; the CLI
+    /// uses `draft` and `Plan.requireDeltas()` so that it can print them first.
     public static func resolve(to: Int, froms: [Int], targets: TargetsFile, hardwareID: String?,
                                tarballURL: URLTemplate? = nil) throws -> Plan {
+        let plan = try draft(to: to, froms: froms, targets: targets, hardwareID: hardwareID, tarballURL: tarballURL)
+        try plan.requireDeltas()
+        return plan
+    }
+
+    /// Resolves versions to commits, one group per hardware ID that has `to` (or just
+    /// `hardwareID`). Froms that resolve to a commit already planned, or to TO's own commit,
+    /// are dropped with a warning, so the CI job never builds the same delta twice. The plan
+    /// may come back empty, with a warning for every from-version that was unknown.
+    public static func draft(to: Int, froms: [Int], targets: TargetsFile, hardwareID: String?,
+                             tarballURL: URLTemplate? = nil) throws -> Plan {
         let hardwareIDs = hardwareID.map { [$0] } ?? targets.hardwareIDs(withVersion: to)
         var groups: [PlannedGroup] = []
         var warnings: [String] = []
@@ -116,12 +138,11 @@ public enum Planner {
                                        froms: planned))
         }
         if hardwareIDs.isEmpty { throw PlanError.noTargetForTo(version: to, hardwareID: nil) }
-        guard !groups.isEmpty else { throw PlanError.nothingToDo }
         return Plan(toVersion: to, groups: groups, warnings: warnings)
     }
 
     private static func target(version: Int, hardwareID: String, in targets: TargetsFile) throws -> Target? {
-        let matches = targets.targets.filter { $0.versionNumber == version && $0.hardwareID == hardwareID }
+        let matches = targets.targets.filter { $0.hasNumericVersion && $0.versionNumber == version && $0.hardwareID == hardwareID }
         guard let first = matches.first else { return nil }
         // Several names can share a version (a Target re-added under another name); they must agree.
         guard matches.allSatisfy({ $0.commit == first.commit }) else {

@@ -39,8 +39,7 @@ public struct ContentObject {
         guard let stream else { return [] }
         let bytes = try stream.read(upTo: Int(header.size) + 1)
         guard bytes.count == Int(header.size) else {
-            throw RepositoryError(domain: "deltagen", code: 0,
-                            message: "its header says \(header.size) bytes, its stream has \(bytes.count)")
+            throw RepositoryError(.corruptObject, "its header says \(header.size) bytes, its stream has \(bytes.count)")
         }
         return bytes
     }

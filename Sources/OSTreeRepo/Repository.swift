@@ -29,9 +29,9 @@ public final class Repository {
         } else {
             raw = ostree_repo_new_default()
         }
-        guard let raw else { throw RepositoryError(domain: "deltagen", code: 0, message: "cannot create repository object") }
+        guard let raw else { throw RepositoryError(.io, "cannot create repository object") }
         handle = GObjectReference(adopting: UnsafeMutableRawPointer(raw))
-        try gCall { ostree_repo_open(raw, nil, $0) }
+        try gCall(failed: .io) { ostree_repo_open(raw, nil, $0) }
         let file = ostree_repo_get_path(raw)  // transfer none
         let cPath = g_file_get_path(file)
         defer { g_free(cPath) }
@@ -51,10 +51,10 @@ public final class Repository {
     /// Resolves a ref, a `REF^` expression or a checksum to a commit checksum.
     public func resolve(_ rev: String) throws -> Checksum {
         var out: UnsafeMutablePointer<CChar>? = nil
-        try gCall { ostree_repo_resolve_rev(repo, rev, 0, &out, $0) }
+        try gCall(failed: .badRevision) { ostree_repo_resolve_rev(repo, rev, 0, &out, $0) }
         defer { g_free(out) }
         guard let out, let checksum = Checksum(hex: String(cString: out)) else {
-            throw RepositoryError(domain: "deltagen", code: 0, message: "cannot resolve \(rev)")
+            throw RepositoryError(.badRevision, "cannot resolve \(rev)")
         }
         return checksum
     }
@@ -88,7 +88,7 @@ public final class Repository {
         var info: OpaquePointer? = nil
         var xattrs: OpaquePointer? = nil
         try gCall { ostree_repo_load_file(repo, checksum.hex, &input, &info, &xattrs, nil, $0) }
-        guard let info else { throw RepositoryError(domain: "deltagen", code: 0, message: "object \(checksum.hex) has no file info") }
+        guard let info else { throw RepositoryError(.corruptObject, "object \(checksum.hex) has no file info") }
         let infoRef = GObjectReference(adopting: UnsafeMutableRawPointer(info))
         let header = ContentHeader(
             uid: g_file_info_get_attribute_uint32(info, "unix::uid"),

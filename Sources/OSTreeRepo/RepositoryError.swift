@@ -1,37 +1,83 @@
 import CGLib
 import DeltaFormat
 
-/// A failure of a repository call: a GError copied into Swift and freed, so it can be thrown.
+/// A failure of a repository call. GErrors are converted here, in this module, so no GLib
+/// type or domain string reaches a caller: they get a `Kind` and a message.
 public struct RepositoryError: ClassifiedError, Equatable, CustomStringConvertible {
-    public var domain: String
-    public var code: Int32
+    /// What failed, in terms a caller can act on.
+    public enum Kind: String, Sendable, CaseIterable {
+        /// An object, ref or file is not there (G_IO_ERROR_NOT_FOUND).
+        case notFound
+        /// A rev that names no commit: a malformed refspec or checksum.
+        case badRevision
+        /// An object is there but damaged: a checksum mismatch, a bad zlib stream, a size that
+        /// does not match its header. libostree reports most of these as G_IO_ERROR_FAILED.
+        case corruptObject
+        /// The file system is full (G_IO_ERROR_NO_SPACE, ENOSPC).
+        case noSpace
+        /// Any other I/O failure: permissions, a read error, a repository that cannot open.
+        case io
+    }
+
+    public var kind: Kind
     public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
 
     public var description: String { message }
 
-    /// Takes ownership of `error` (frees it) and returns it as a Swift error.
-    static func consume(_ error: UnsafeMutablePointer<GError>?) -> RepositoryError {
-        guard let error else { return RepositoryError(domain: "deltagen", code: 0, message: "unknown GLib error") }
-        defer { g_error_free(error) }
-        let domain = g_quark_to_string(error.pointee.domain).map { String(cString: $0) } ?? "?"
-        let message = error.pointee.message.map { String(cString: $0) } ?? "unknown error"
-        return RepositoryError(domain: domain, code: error.pointee.code, message: message)
+    public var isNotFound: Bool { kind == .notFound }
+
+    /// A missing object or a bad rev is the caller's input; a damaged object means the delta
+    /// work failed; the rest is storage.
+    public var failureKind: FailureKind {
+        switch kind {
+        case .notFound, .badRevision: return .badInput
+        case .corruptObject: return .deltaWork
+        case .noSpace, .io: return .storage
+        }
     }
 
-    /// True for G_IO_ERROR_NOT_FOUND, the code libostree uses for missing objects and refs.
-    /// A missing object or ref is the caller's input; anything else is treated as the
-    /// delta work failing until the error model says better.
-    public var failureKind: FailureKind { isNotFound ? .badInput : .deltaWork }
+    /// Takes ownership of `error` (frees it) and converts it. A plain failure
+    /// (G_IO_ERROR_FAILED, which libostree uses for most of its own checks) becomes `failed`.
+    static func consume(_ error: UnsafeMutablePointer<GError>?, failed: Kind = .corruptObject) -> RepositoryError {
+        guard let error else { return RepositoryError(.io, "unknown GLib error") }
+        defer { g_error_free(error) }
+        let message = error.pointee.message.map { String(cString: $0) } ?? "unknown error"
+        return RepositoryError(kind(domain: error.pointee.domain, code: error.pointee.code, failed: failed), message)
+    }
 
-    public var isNotFound: Bool { domain == "g-io-error-quark" && code == Int32(G_IO_ERROR_NOT_FOUND.rawValue) }
+    /// The kind of a GError, by its domain's quark and its code.
+    static func kind(domain: GQuark, code: Int32, failed: Kind) -> Kind {
+        if domain == g_io_error_quark() {
+            switch GIOErrorEnum(rawValue: UInt32(bitPattern: code)) {
+            case G_IO_ERROR_NOT_FOUND: return .notFound
+            case G_IO_ERROR_NO_SPACE: return .noSpace
+            case G_IO_ERROR_INVALID_DATA, G_IO_ERROR_PARTIAL_INPUT: return .corruptObject
+            case G_IO_ERROR_FAILED: return failed
+            default: return .io
+            }
+        }
+        if domain == g_file_error_quark() {
+            switch GFileError(rawValue: UInt32(bitPattern: code)) {
+            case G_FILE_ERROR_NOENT: return .notFound
+            case G_FILE_ERROR_NOSPC: return .noSpace
+            default: return .io
+            }
+        }
+        return .io
+    }
 }
 
-/// Runs a C call that reports failure through a `GError **` and a false return value.
-@discardableResult
-func gCall(_ body: (UnsafeMutablePointer<UnsafeMutablePointer<GError>?>) -> gboolean) throws -> Bool {
+/// Runs a C call that reports failure through a `GError **` and a false return value. A plain
+/// G_IO_ERROR_FAILED becomes `failed`: what such a failure means depends on the call.
+func gCall(failed: RepositoryError.Kind = .corruptObject,
+           _ body: (UnsafeMutablePointer<UnsafeMutablePointer<GError>?>) -> gboolean) throws {
     var error: UnsafeMutablePointer<GError>? = nil
-    guard body(&error) != 0 else { throw RepositoryError.consume(error) }
-    return true
+    guard body(&error) != 0 else { throw RepositoryError.consume(error, failed: failed) }
 }
 
 /// A strong reference to a GObject, released exactly once when the Swift value goes away.

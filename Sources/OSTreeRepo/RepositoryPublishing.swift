@@ -11,7 +11,7 @@ extension Repository {
         let file = g_file_new_for_path(path)
         defer { g_object_unref(UnsafeMutableRawPointer(file)) }
         guard let raw = ostree_repo_new(file) else {
-            throw RepositoryError(domain: "deltagen", code: 0, message: "cannot create repository object")
+            throw RepositoryError(.io, "cannot create repository object")
         }
         let handle = GObjectReference(adopting: UnsafeMutableRawPointer(raw))
         try withExtendedLifetime(handle) {
@@ -62,7 +62,7 @@ extension Repository {
     public func enableIndexedDeltas() throws {
         try withHandle { repo in
             guard let config = ostree_repo_copy_config(repo) else {
-                throw RepositoryError(domain: "deltagen", code: 0, message: "cannot read the repository config")
+                throw RepositoryError(.io, "cannot read the repository config")
             }
             defer { g_key_file_unref(config) }
             g_key_file_set_boolean(config, "core", "indexed-deltas", 1)

@@ -24,8 +24,11 @@ struct BenchParts: ParsableCommand {
             a real pull also walks the tree level by level.
 
             Smaller parts mean more requests but less memory per part and finer resumption; \
-            larger parts mean fewer round trips. --svg writes a chart of bytes and modelled \
-            time against chunk size.
+            larger parts mean fewer round trips. --svg writes a chart against chunk size, with \
+            every value printed: download bytes and modelled time (the object pull dashed), and \
+            what the device needs to apply the delta: memory, the largest part plus the \
+            largest payload, since libostree decompresses a whole part before applying it; \
+            and temporary disk, up to --concurrency parts waiting as files to be applied.
             """)
 
     @OptionGroup var repoOptions: RepoOptions
@@ -50,7 +53,7 @@ struct BenchParts: ParsableCommand {
 
     @OptionGroup var encoding: EncodingOptions
 
-    @Option(help: ArgumentHelp("Write a chart of bytes and modelled time to FILE.", valueName: "FILE"))
+    @Option(help: ArgumentHelp("Write a chart of bytes, time, device memory and disk to FILE.", valueName: "FILE"))
     var svg: String?
 
     @Flag(help: "Print one JSON object instead of the table.")

@@ -25,7 +25,7 @@ struct DeltaGen: ParsableCommand {
               4  no space or I/O: the disk is full or read-only, or a write failed
             """,
         version: "0.1.0",
-        subcommands: [GenerateDelta.self, Show.self, Verify.self, PlanCommand.self, CIJob.self, MergeDeltas.self, BenchParts.self])
+        subcommands: [GenerateDelta.self, Show.self, Explain.self, Verify.self, PlanCommand.self, CIJob.self, MergeDeltas.self, BenchParts.self])
 
     /// Usage errors exit 2 with one line, as most Unix tools do, instead of the parser's 64
     /// and its usage block; help, --version and the commands' own exits are unchanged.

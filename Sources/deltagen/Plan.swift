@@ -22,7 +22,9 @@ struct PlanCommand: ParsableCommand {
             With --dry-run the output is fioctl's dry-run text. Unlike fioctl, each version \
             appears once, newest first; --fioctl-order keeps fioctl's order and duplicates. \
             With --hw-id and --targets, from-versions that have no Target for that hardware ID \
-            are dropped with a warning, instead of being sent to the server.
+            are dropped with a warning, instead of being sent to the server, and a TO_VERSION \
+            with no Target for that hardware ID is an error. A Target whose version is not a \
+            number ("custom") is never a from or a to, although fioctl reads its version as -1.
 
             Without --dry-run, versions are resolved to OSTree commits (the Targets' \
             hashes.sha256) for each hardware ID that has TO_VERSION, or only --hw-id. Froms \
@@ -31,7 +33,9 @@ struct PlanCommand: ParsableCommand {
               text    one block per hardware ID: the to commit, then "FROM -> TO  COMMIT"
               json    the plan with versions, names, commits, URLs and warnings
               deltas  the deltas file that `deltagen ci-job` reads
-              matrix  a GitHub Actions matrix, one entry per (from, to) pair, on one line
+              matrix  a GitHub Actions matrix, one entry per (from, to) pair, on one line;
+                      past 256 pairs (GitHub's limit), 256 entries that each name a run of
+                      pairs in "only", as "FROM-TO FROM-TO ..." for ci-job --only
 
             URLs come from --tarball-url, a template with {version}, {hw_id}, {commit}, {name} \
             and {uri} (the Target's custom.uri). When the template uses {uri} and a Target has \
@@ -90,7 +94,7 @@ struct PlanCommand: ParsableCommand {
             var froms = try Planner.fioctlVersions(to: to, explicit: explicit, tag: byTag, status: fleet)
             if !fioctlOrder { froms = Planner.dedupedNewestFirst(froms) }
             if let hwId, let targetsFile {
-                let (kept, warnings) = Planner.filter(froms: froms, hardwareID: hwId, targets: targetsFile)
+                let (kept, warnings) = try Planner.filter(to: to, froms: froms, hardwareID: hwId, targets: targetsFile)
                 warnings.forEach(warn)
                 guard !kept.isEmpty else { throw PlanError.nothingToDo }
                 froms = kept
@@ -102,18 +106,15 @@ struct PlanCommand: ParsableCommand {
             guard let targetsFile else {
                 throw FactoryError("--targets FILE is needed to resolve versions to commits (or use --dry-run)")
             }
-            let plan = try Planner.resolve(to: to, froms: froms, targets: targetsFile, hardwareID: hwId,
-                                           tarballURL: template)
+            let plan = try Planner.draft(to: to, froms: froms, targets: targetsFile, hardwareID: hwId,
+                                         tarballURL: template)
             plan.warnings.forEach(warn)
+            try plan.requireDeltas()
             switch format {
             case .text: print(plan.text(), terminator: "")
             case .json: print(try compactJSON(plan, pretty: true))
             case .deltas: print(try DeltasFile.encode(plan.deltasFile()))
-            case .matrix:
-                let matrix = plan.matrix()
-                // GitHub refuses a matrix of more than 256 jobs; say so before the workflow does.
-                if matrix.include.count > 256 { warn("the matrix has \(matrix.include.count) entries; GitHub Actions allows 256") }
-                print(try compactJSON(matrix))
+            case .matrix: print(try compactJSON(plan.matrix()))
             }
         }
     }

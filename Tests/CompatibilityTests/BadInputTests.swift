@@ -34,19 +34,19 @@ final class BadInputTests: XCTestCase {
         let (t, repo) = try repoWithDelta()
         try assertFails(repo, ["no-such-ref", t.v2], stderrContains: "cannot resolve FROM no-such-ref", status: 2)
         try assertFails(repo, [t.v1, String(repeating: "ab", count: 32)],
-                        stderrContains: "TO commit \(String(repeating: "ab", count: 32)) is not in the repository")
+                        stderrContains: "TO commit \(String(repeating: "ab", count: 32)) is not in the repository", status: 2)
     }
 
     func testFromEqualsTo() throws {
         let (t, repo) = try repoWithDelta()
-        try assertFails(repo, [t.v2, "v2"], stderrContains: "FROM and TO are the same commit \(t.v2)")
+        try assertFails(repo, [t.v2, "v2"], stderrContains: "FROM and TO are the same commit \(t.v2)", status: 2)
     }
 
     func testWrongObjectType() throws {
         let (t, repo) = try repoWithDelta()
         let listing = try Harness.ostree(repo, "ls", "-Cd", t.v2, "/")
         let dirtree = String(listing.split(separator: " ", omittingEmptySubsequences: true)[4])
-        try assertFails(repo, [dirtree, t.v2], stderrContains: "FROM \(dirtree) is a dirtree object, not a commit")
+        try assertFails(repo, [dirtree, t.v2], stderrContains: "FROM \(dirtree) is a dirtree object, not a commit", status: 2)
     }
 
     func testMissingAndCorruptObjectsInAPartialRepo() throws {

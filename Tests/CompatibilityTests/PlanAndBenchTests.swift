@@ -108,7 +108,7 @@ final class BenchPartsTests: XCTestCase {
         parser.delegate = names
         XCTAssertTrue(parser.parse(), "the chart is not well-formed XML")
         XCTAssertEqual(names.all.first, "svg")
-        XCTAssertEqual(names.all.filter { $0 == "polyline" }.count, 2)
+        XCTAssertEqual(names.all.filter { $0 == "polyline" }.count, 4)
         XCTAssertEqual(try Harness.run(["find", t.path + "/deltas"]).stdout, before, "the repository's deltas/ changed")
 
         let json = try Harness.check([Harness.deltagen, "bench-parts", "--repo", t.path, t.v2, t.v3,

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import XCTest
 @testable import DeltaCompiler
 
@@ -16,21 +17,20 @@ final class CoreSlotsTests: XCTestCase {
     /// The order in which steps of `parts`, queued in that order behind a busy slot, run.
     private func runOrder(of parts: [Int], in slots: CoreSlots) -> [Int] {
         let holder = occupy(slots, part: parts[0])
-        let lock = NSLock()
-        var order: [Int] = []
+        let order = Mutex<[Int]>([])
         let done = DispatchGroup()
         for part in parts {
             let before = slots.waitingSteps
             done.enter()
             Thread {
-                slots.run(part: part) { lock.withLock { order.append(part) } }
+                slots.run(part: part) { order.withLock { $0.append(part) } }
                 done.leave()
             }.start()
             while slots.waitingSteps == before { Thread.sleep(forTimeInterval: 0.001) }
         }
         holder.release.signal()
         done.wait()
-        return order
+        return order.withLock { $0 }
     }
 
     func testTheWaitingStepWithTheMostCompressionLeftRunsFirst() {
@@ -119,9 +119,8 @@ final class CoreSlotsTests: XCTestCase {
 }
 
 /// A flag one thread sets and another polls.
-private final class ManagedAtomicFlag: @unchecked Sendable {  // protected by `lock`
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
+private final class ManagedAtomicFlag: Sendable {
+    private let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
 }

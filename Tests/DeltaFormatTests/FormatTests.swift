@@ -167,3 +167,17 @@ final class FormatTests: XCTestCase {
         XCTAssertThrowsError(try XZ.decompress(bomb, maxOutput: 1_000_000))
     }
 }
+
+/// A delta the format layer cannot read is the caller's input (exit 2).
+final class FormatErrorKindTests: XCTestCase {
+    func testMalformedInputIsBadInput() {
+        for bytes: [UInt8] in [[], [1, 2, 3], Array(repeating: 0xFF, count: 64)] {
+            XCTAssertThrowsError(try Superblock.decode(file: bytes)) { error in
+                XCTAssertEqual((error as? ClassifiedError)?.failureKind, .badInput, "\(error)")
+            }
+        }
+        XCTAssertThrowsError(try XZ.decompress([0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00, 1, 2, 3], maxOutput: 1 << 20)) { error in
+            XCTAssertEqual((error as? ClassifiedError)?.failureKind, .badInput, "\(error)")
+        }
+    }
+}

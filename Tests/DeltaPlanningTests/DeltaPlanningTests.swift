@@ -299,8 +299,74 @@ final class BenchModelTests: XCTestCase {
         parser.delegate = checker
         XCTAssertTrue(parser.parse(), "not well-formed: \(parser.parserError.map { "\($0)" } ?? "")")
         XCTAssertEqual(checker.elements.first, "svg")
-        XCTAssertEqual(checker.elements.filter { $0 == "polyline" }.count, 2)
-        XCTAssertEqual(checker.elements.filter { $0 == "circle" }.count, 4)
+        // Four panels of one series each; a marker per point and one in each legend.
+        XCTAssertEqual(checker.elements.filter { $0 == "polyline" }.count, 4)
+        XCTAssertEqual(checker.elements.filter { $0 == "circle" }.count, 4 * 2 + 4)
+    }
+
+    func testChartPrintsValuesLegendsAndDeviceCosts() throws {
+        let model = DownloadModel(rttMs: 50, bandwidthMbit: 20, concurrency: 8)
+        let pull = ObjectPullCost(objects: 5000, bytes: 140_000_000, modelledSeconds: 87.5)
+        var rows = self.rows
+        for i in rows.indices { rows[i].modelledSeconds = model.deltaSeconds(rows[i]) }
+        // 20 parts of at most 6 MB (8 MB payload), then 5 of 24 MB (32 MB payload).
+        XCTAssertEqual(DeviceCost(row: rows[0], concurrency: 8),
+                       DeviceCost(memoryBytes: 14_000_000, temporaryDiskBytes: 8 * 6_000_000 + 8_000_000))
+        XCTAssertEqual(DeviceCost(row: rows[1], concurrency: 8).temporaryDiskBytes, 5 * 24_000_000 + 32_000_000,
+                       "never more parts in flight than there are")
+        let svg = BenchReport.svg(rows: rows, objectPull: pull, model: model, title: "t")
+        let texts = SVGText.all(in: svg)
+        // Every value is on the chart, not only in a tooltip.
+        for value in ["100", "99.0", "140", "87.5", "14.0", "56.0", "56.0", "152"] {
+            XCTAssertTrue(texts.contains(value), "\(value) is not printed: \(texts)")
+        }
+        XCTAssertTrue(texts.contains(String(format: "%.1f", rows[0].modelledSeconds)), "\(texts)")
+        XCTAssertTrue(texts.contains("object-by-object pull (5000 requests)"), "a legend names the dashed line")
+        XCTAssertTrue(texts.contains("largest part + largest payload (upper bound)"))
+        XCTAssertTrue(texts.contains("min(parts, 8) × largest part + largest payload"))
+        XCTAssertEqual(texts.filter { $0 == "--max-chunk-size (MB), logarithmic scale" }.count, 4)
+        XCTAssertTrue(texts.contains("Peak device memory to apply a part (MB)"))
+        XCTAssertTrue(texts.contains("Temporary disk on the device (MB)"))
+        XCTAssertFalse(svg.contains("<title>"), "nothing is left to hover")
+    }
+
+    func testLogAxisSpacesDoublingsEvenlyAndTicksAreRound() {
+        let xs = BenchChart.positions([0.25, 0.5, 2, 32], left: 0, right: 700)
+        XCTAssertEqual(xs[0], 0, accuracy: 1e-9)
+        XCTAssertEqual(xs[1], 100, accuracy: 1e-9, "one doubling is one seventh of 0.25 -> 32")
+        XCTAssertEqual(xs[2], 300, accuracy: 1e-9)
+        XCTAssertEqual(xs[3], 700, accuracy: 1e-9)
+        XCTAssertEqual(BenchChart.positions([8], left: 0, right: 100), [50])
+        XCTAssertEqual(BenchChart.niceStep(0.97), 1)
+        XCTAssertEqual(BenchChart.niceStep(1.9), 2)
+        XCTAssertEqual(BenchChart.niceStep(38), 50)
+        XCTAssertEqual(BenchChart.tickLabel(0.25, step: 0.05), "0.25")
+    }
+}
+
+/// The text content of every <text> element of an SVG.
+final class SVGText: NSObject, XMLParserDelegate {
+    private var texts: [String] = []
+    private var current: String?
+
+    static func all(in svg: String) -> [String] {
+        let collector = SVGText()
+        let parser = XMLParser(data: Data(svg.utf8))
+        parser.delegate = collector
+        _ = parser.parse()
+        return collector.texts
+    }
+
+    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+                attributes: [String: String] = [:]) {
+        if name == "text" { current = "" }
+    }
+
+    func parser(_ parser: XMLParser, foundCharacters string: String) { current? += string }
+
+    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+        if name == "text", let current { texts.append(current) }
+        current = nil
     }
 }
 

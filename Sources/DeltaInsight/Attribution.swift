@@ -1,0 +1,85 @@
+import DeltaCompiler
+import DeltaFormat
+import Foundation
+
+/// Splits a part's real compressed size among its objects.
+///
+/// Each object's share of the payload (its blob bytes and its ops) is compressed with the
+/// parts' preset, primed with the payload bytes just before it, so that what it shares with
+/// its neighbours is not counted twice. The part's size is then divided in proportion, with
+/// whole bytes handed out by largest remainder so that the shares add up to the part's size
+/// exactly. Tables and framing are spread in proportion too.
+public enum Attribution {
+    public static let method = "each object's blob bytes and ops compressed with xz (preset 8, raw LZMA2) after "
+        + "the 256 KiB of payload before them, then scaled so that a part's objects sum to its compressed size; "
+        + "fallback objects count at their stored (.filez) size"
+
+    /// What an object adds to its part's stream, at least 1 so that every object gets a share.
+    public static func weight(of bytes: [UInt8], context: [UInt8] = []) throws -> UInt64 {
+        UInt64(max(1, try ContextCompressor.compressedSize(bytes, context: context) - emptySize))
+    }
+
+    /// The weights of a part's shares, each primed with the payload before it, computed on
+    /// as many threads as deltagen may use: they are independent, and reading a payload by
+    /// range is safe from several threads.
+    public static func weights(_ shares: [ObjectShare], in payload: PartPayloadIndex) throws -> [UInt64] {
+        var results = [Result<UInt64, Error>](repeating: .success(0), count: shares.count)
+        let lock = NSLock()
+        let next = Counter()
+        let threads = max(1, min(CPUBudget.current, shares.count))
+        DispatchQueue.concurrentPerform(iterations: threads) { _ in
+            while let i = next.take(below: shares.count) {
+                let result = Result {
+                    try weight(of: try shares[i].bytes(in: payload.bytes),
+                               context: try shares[i].context(in: payload, limit: ContextCompressor.contextSize))
+                }
+                lock.lock()
+                results[i] = result
+                lock.unlock()
+            }
+        }
+        return try results.map { try $0.get() }
+    }
+
+    /// Hands out indexes to worker threads.
+    private final class Counter: @unchecked Sendable {
+        private var value = 0
+        private let lock = NSLock()
+        func take(below limit: Int) -> Int? {
+            lock.lock()
+            defer { lock.unlock() }
+            guard value < limit else { return nil }
+            value += 1
+            return value - 1
+        }
+    }
+
+    /// A raw LZMA2 stream with no input: its end marker.
+    static let emptySize = (try? ContextCompressor.compressedSize([], context: [])) ?? 1
+
+    /// Divides `total` in proportion to `weights`: the results sum to `total` exactly.
+    public static func scale(_ weights: [UInt64], to total: UInt64) -> [UInt64] {
+        guard !weights.isEmpty else { return [] }
+        let sum = weights.reduce(0, +)
+        guard sum > 0 else {
+            var even = [UInt64](repeating: total / UInt64(weights.count), count: weights.count)
+            for i in 0..<Int(total % UInt64(weights.count)) { even[i] += 1 }
+            return even
+        }
+        var shares: [UInt64] = []
+        var remainders: [(index: Int, remainder: UInt64)] = []
+        for (i, w) in weights.enumerated() {
+            // total * w fits 128 bits whatever the sizes.
+            let (q, r) = sum.dividingFullWidth(total.multipliedFullWidth(by: w))
+            shares.append(q)
+            remainders.append((i, r))
+        }
+        var left = total - shares.reduce(0, +)
+        for entry in remainders.sorted(by: { $0.remainder != $1.remainder ? $0.remainder > $1.remainder : $0.index < $1.index }) {
+            guard left > 0 else { break }
+            shares[entry.index] += 1
+            left -= 1
+        }
+        return shares
+    }
+}
