@@ -18,11 +18,10 @@ struct DeltaGen: ParsableCommand {
             apart:
 
               0  success
-              1  the delta work failed: a corrupt source object, a delta that does not verify
-              2  usage or bad input: an unknown option, a malformed or out-of-range value, \
-            an unknown rev, a missing repository, a bad deltas file or tarball
-              3  fetch or network: a download, connection or HTTP request failed or stalled
-              4  no space or I/O: the disk is full or read-only, or a write failed
+              1  the delta work failed (a corrupt source object, a failed verify)
+              2  usage or bad input (an option, rev, repository, deltas file, tarball)
+              3  fetch or network (a refused connection, an HTTP error, a stall)
+              4  no space or I/O (a full or read-only disk, a failed write)
             """,
         version: "0.1.0",
         subcommands: [GenerateDelta.self, Show.self, Explain.self, Verify.self, PlanCommand.self, CIJob.self, MergeDeltas.self, BenchParts.self])
