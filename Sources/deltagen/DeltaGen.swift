@@ -19,7 +19,7 @@ struct DeltaGen: ParsableCommand {
             range (one `error:` line naming the option).
             """,
         version: "0.1.0",
-        subcommands: [GenerateDelta.self, Show.self, Verify.self, PlanCommand.self, CIJob.self, MergeDeltas.self, BenchParts.self])
+        subcommands: [GenerateDelta.self, Show.self, Verify.self, PlanCommand.self, CIJob.self, MergeDeltas.self, Publish.self, Prune.self, BenchParts.self])
 
     /// Usage errors exit 2 with one line, as most Unix tools do, instead of the parser's 64
     /// and its usage block; help, --version and the commands' own exits are unchanged.
