@@ -12,7 +12,10 @@ struct PublishOrder {
         var out: [(String, String)] = []
         func add(_ rel: String) { out.append((rel, "\(repo)/\(rel)")) }
         add("config")
-        for rel in try regularFiles(under: "objects") { add(rel) }
+        // A commit only after everything it reaches: file contents, then directory metadata,
+        // then directory trees, then commits; `ostree fsck` and clients walk down from commits.
+        let objects = try regularFiles(under: "objects")
+        for rel in objects.sorted(by: { (objectRank($0), $0) < (objectRank($1), $1) }) { add(rel) }
         for rel in try deltaFiles() { add(rel) }
         for rel in try regularFiles(under: "delta-indexes") { add(rel) }
         if let archive, FileManager.default.fileExists(atPath: archive) {
@@ -27,6 +30,17 @@ struct PublishOrder {
         for rel in try regularFiles(under: "refs") { add(rel) }
         for name in ["summary", "summary.sig"] where isRegular("\(repo)/\(name)") { add(name) }
         return out
+    }
+
+    private func objectRank(_ path: String) -> Int {
+        switch (path as NSString).pathExtension {
+        case "filez", "file": return 0
+        case "dirmeta": return 1
+        case "dirtree": return 2
+        case "commitmeta": return 3
+        case "commit": return 4
+        default: return 5
+        }
     }
 
     /// Each delta's part files in number order, then its superblock.
