@@ -22,10 +22,11 @@ public enum DeltaIndexes {
     /// Rewrites every index of the repository at `repoPath` from its `deltas/`, and removes
     /// indexes whose target no delta reaches any more. A file already holding the right bytes
     /// is left alone; others are replaced atomically. Returns the paths written or removed.
+    /// `excluding`: deltas to leave out although present, because they are about to be replaced.
     @discardableResult
-    public static func write(repoPath: String) throws -> [String] {
+    public static func write(repoPath: String, excluding: Set<DeltaName> = []) throws -> [String] {
         var byTarget: [Checksum: [(name: DeltaName, digest: Checksum)]] = [:]
-        for name in try deltaNames(repoPath) {
+        for name in try deltaNames(repoPath) where !excluding.contains(name) {
             let superblock = "\(repoPath)/\(name.relativePath)/superblock"
             let bytes: Data
             do { bytes = try readInput(superblock, limit: 1 << 30) } catch {

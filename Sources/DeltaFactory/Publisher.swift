@@ -1,4 +1,5 @@
 import DeltaCompiler
+import DeltaFormat
 import Foundation
 
 /// `publish`: brings a repository's files into a served directory DEST in an order that keeps
@@ -72,6 +73,7 @@ public struct Publisher {
         }
         Publisher.syncDirectory(dest)
         let steps = try plan()
+        try withdrawReplacedDeltas(steps)
         var madeDirectories = Set<String>()
         for step in steps {
             try copy(step, madeDirectories: &madeDirectories)
@@ -79,6 +81,26 @@ public struct Publisher {
         }
         output("Published \(repo) to \(dest): \(steps.count) files copied")
         return steps.count
+    }
+
+    /// A delta DEST holds with other bytes is taken out of DEST's indexes first, then its
+    /// superblock removed: a client never reads an index naming a superblock that is gone,
+    /// or one whose digest is not the index's. It comes back with the new indexes.
+    private func withdrawReplacedDeltas(_ steps: [Step]) throws {
+        var replaced = Set<DeltaName>()
+        for step in steps where step.path.hasPrefix("deltas/") && step.reason == "changed" {
+            let dir = (step.path as NSString).deletingLastPathComponent
+            if let name = DeltaName(deltasSubpath: String(dir.dropFirst("deltas/".count))),
+               FileManager.default.fileExists(atPath: "\(destination)/\(dir)/superblock") {
+                replaced.insert(name)
+            }
+        }
+        guard !replaced.isEmpty else { return }
+        try DeltaIndexes.write(repoPath: destination, excluding: replaced)
+        for name in replaced {
+            let dir = "\(destination)/\(name.relativePath)"
+            if unlink("\(dir)/superblock") == 0 { Publisher.syncDirectory(dir) }
+        }
     }
 
     private func lock(_ path: String) throws -> PublishLock {
@@ -109,8 +131,8 @@ public struct Publisher {
         return Step(path: path, sourcePath: source, reason: "changed")
     }
 
-    /// Writes one file through a temporary name. A changed superblock is removed first, so
-    /// no client sees the old superblock with new parts while they are replaced.
+    /// Writes one file through a temporary name (a replaced delta's old superblock is
+    /// already gone: see `withdrawReplacedDeltas`).
     private func copy(_ step: Step, madeDirectories: inout Set<String>) throws {
         let target = "\(destination)/\(step.path)"
         let directory = (target as NSString).deletingLastPathComponent
@@ -118,10 +140,6 @@ public struct Publisher {
             try FactoryFiles.createDirectory(directory, what: "the directory")
             Publisher.syncDirectory((directory as NSString).deletingLastPathComponent)
             madeDirectories.insert(directory)
-        }
-        if step.path.hasPrefix("deltas/"), step.reason == "changed" {
-            let superblock = "\(directory)/superblock"
-            if unlink(superblock) == 0 { Publisher.syncDirectory(directory) }
         }
         let bytes: [UInt8]
         do { bytes = Array(try readInput(step.sourcePath, limit: Int.max)) } catch {

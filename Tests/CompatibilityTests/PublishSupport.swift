@@ -32,6 +32,16 @@ struct PublishFixture {
         try Harness.check([Harness.deltagen, "publish", "--repo", base, pristine])
     }
 
+    /// A DEST that already serves v2 with another v1→v2 delta (inline, one superblock and
+    /// no parts), as an earlier run with other options left it.
+    func destinationWithOtherDelta(_ path: String) throws {
+        let other = try small.copy()
+        try Harness.check([Harness.deltagen, "generate-delta", "--repo", other, "--inline", small.v1, small.v2])
+        try Harness.check([Harness.deltagen, "merge-deltas", "--repo", other, "--archive", work + "/other-archive", other])
+        try resetDestination(path)
+        try Harness.check([Harness.deltagen, "publish", "--repo", other, path])
+    }
+
     /// A fresh copy of the v1-only DEST at `path`.
     func resetDestination(_ path: String) throws {
         try? FileManager.default.removeItem(atPath: path)

@@ -41,6 +41,32 @@ final class PublishTests: XCTestCase {
               + "\(outcomes.filter { $0 == .noDeltaYet }.count) no delta yet, \(failures.count) failed")
     }
 
+    /// DEST already serves another v1→v2 delta: publish withdraws it from the index before
+    /// removing its superblock, so pulls during the replacement still see a whole delta
+    /// (old or new) or none, never an index naming a missing or different superblock.
+    func testReplacingADeltaKeepsPullsWhole() throws {
+        let f = try PublishFixture()
+        let dest = f.work + "/served"
+        try f.destinationWithOtherDelta(dest)
+        let http = try LoopbackHTTPServer(directory: dest)
+        let template = try f.clientTemplate(url: http.url)
+        XCTAssertEqual(try f.pull(template), .pulled)
+        let superblock = "\(DeltaName("\(f.small.v1)-\(f.small.v2)")!.relativePath)/superblock"
+        XCTAssertNotEqual(try Fleet.sha256("\(dest)/\(superblock)"), try Fleet.sha256("\(f.source)/\(superblock)"))
+
+        let publish = try start(f.publishArguments(dest), environment: ["DELTAGEN_TEST_PUBLISH_DELAY_MS": "150"])
+        var outcomes: [PublishFixture.PullOutcome] = []
+        while publish.isRunning { outcomes.append(try f.pull(template)) }
+        publish.waitUntilExit()
+        XCTAssertEqual(publish.terminationStatus, 0)
+        XCTAssertEqual(outcomes.filter { $0 != .pulled && $0 != .noDeltaYet }, [], "pulls failed during the replacement")
+        XCTAssertGreaterThanOrEqual(outcomes.count, 3)
+        XCTAssertEqual(try Fleet.sha256("\(dest)/\(superblock)"), try Fleet.sha256("\(f.source)/\(superblock)"))
+        XCTAssertEqual(try f.pull(template), .pulled)
+        print("pulls during replacement: \(outcomes.filter { $0 == .pulled }.count) pulled, "
+              + "\(outcomes.filter { $0 == .noDeltaYet }.count) no delta yet")
+    }
+
     /// kill -9 at random moments: after each, DEST passes `ostree fsck`, a pull either works
     /// or finds no delta, and a rerun completes it with nothing left behind.
     func testKillLoopLeavesAValidDestinationAndARerunCompletes() throws {
