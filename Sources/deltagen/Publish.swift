@@ -9,10 +9,12 @@ struct Publish: ParsableCommand {
             DEST is a plain directory that clients pull from over HTTP: a web root, a mounted \
             bucket, an NFS export. It holds, or will hold, an archive-mode repository. Files \
             are brought over in an order that keeps DEST valid for a client at every moment: \
-            config; objects; each delta's parts, then its superblock; delta-indexes; \
-            delta-stats (ARCHIVE/<to>.json as DEST/delta-stats/<to>.json, with --archive); \
-            refs; and the summary, then summary.sig, last. A delta whose bytes changed loses \
-            its old superblock before its parts are replaced.
+            config; objects (file contents, directory metadata, trees, then commits); each \
+            delta's parts, then its superblock; delta-indexes; delta-stats \
+            (ARCHIVE/<to>.json as DEST/delta-stats/<to>.json, with --archive); refs; and \
+            the summary, then summary.sig, last. A delta DEST holds with other bytes is \
+            first taken out of DEST's delta indexes and loses its old superblock, so no \
+            client reads an index naming a missing or different superblock.
 
             Each file is written under a temporary name in its final directory, fsynced, \
             renamed, and the directory fsynced; a kill leaves every file old or new, and a \
