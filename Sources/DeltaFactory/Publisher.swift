@@ -50,7 +50,10 @@ public struct Publisher {
     /// and returns how many were copied.
     @discardableResult
     public func run(dryRun: Bool = false, output: (String) -> Void) throws -> Int {
-        try RepositoryAccess.checkReadable(repo)
+        // Clients pull only from archive repositories; a bare one would be served broken.
+        guard try RepositoryAccess.open(repo).mode == .archive else {
+            throw FactoryError("publish: \(repo) is not an archive-mode repository; clients cannot pull from a copy of it")
+        }
         let source = try realPath(repo), dest = destination
         if let existing = try? realPath(dest), existing == source {
             throw FactoryError("publish: \(dest) is the repository itself")
@@ -141,14 +144,10 @@ public struct Publisher {
             Publisher.syncDirectory((directory as NSString).deletingLastPathComponent)
             madeDirectories.insert(directory)
         }
-        let bytes: [UInt8]
-        do { bytes = Array(try readInput(step.sourcePath, limit: Int.max)) } catch {
-            throw FactoryError("cannot read \(step.sourcePath): \(plainReason(error))", causedBy: error, fallback: .storage)
-        }
         let temporary = "\(directory)/\(Publisher.temporaryPrefix)\((step.path as NSString).lastPathComponent)"
         unlink(temporary)
         do {
-            try FactoryFiles.writeDurably(bytes, to: temporary)
+            try FactoryFiles.copyDurably(step.sourcePath, to: temporary)
         } catch {
             unlink(temporary)
             throw error
@@ -181,23 +180,31 @@ public struct Publisher {
 }
 
 extension FactoryFiles {
-    /// Writes `bytes` to a new file at `path` and fsyncs it; the caller renames it into place.
-    public static func writeDurably(_ bytes: [UInt8], to path: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            let code = errno
-            throw FactoryError("cannot create \(path): \(posixReason(code))", kind: FactoryError.kind(ofErrno: code) ?? .storage)
+    /// Copies `source` to a new file at `path` in 1 MiB pieces (objects can be large) and
+    /// fsyncs it; the caller renames it into place.
+    public static func copyDurably(_ source: String, to path: String) throws {
+        func fail(_ what: String, _ file: String, _ code: Int32 = errno) -> FactoryError {
+            FactoryError("cannot \(what) \(file): \(posixReason(code))", kind: FactoryError.kind(ofErrno: code) ?? .storage)
         }
+        let input = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard input >= 0 else { throw fail("read", source) }
+        defer { close(input) }
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw fail("create", path) }
         defer { close(fd) }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                let code = errno
-                throw FactoryError("cannot write \(path): \(posixReason(code))", kind: FactoryError.kind(ofErrno: code) ?? .storage)
+            if n < 0 { throw fail("read", source) }
+            if n == 0 { break }
+            var written = 0
+            while written < n {
+                let w = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + written, n - written) }
+                if w < 0 && errno == EINTR { continue }
+                guard w > 0 else { throw fail("write", path) }
+                written += w
             }
-            written += n
         }
         guard fsync(fd) == 0 else {
             let code = errno

@@ -164,5 +164,9 @@ final class PublishTests: XCTestCase {
         let missing = try Harness.run([Harness.deltagen, "publish", "--repo", f.work + "/nope", f.work + "/d"])
         assertOneLineError(missing, contains: "does not exist")
         XCTAssertFalse(FileManager.default.fileExists(atPath: f.work + "/d"))
+        try Harness.ostree(f.work + "/bare", "init", "--mode=bare-user")
+        let bare = try Harness.run([Harness.deltagen, "publish", "--repo", f.work + "/bare", f.work + "/d"])
+        assertOneLineError(bare, contains: "is not an archive-mode repository")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: f.work + "/d"))
     }
 }
