@@ -8,9 +8,10 @@ import OSTreeRepo
 /// delta-stats entries and index entries, and refreshes the summary. Commits, objects and
 /// from-scratch deltas are never touched.
 ///
-/// Each delta goes superblock first (a client that finds no superblock sees no delta), then
-/// its parts and directory; then the indexes and stats files are rewritten through a
-/// temporary file and a rename, and the summary last. All of it under the publish lock.
+/// The doomed deltas leave the delta indexes first (rewritten through a temporary file and a
+/// rename), so no client is sent to a superblock that is gone; then each delta goes
+/// superblock first, then its parts and directory; then the stats files are rewritten the
+/// same way, and the summary last. All of it under the publish lock.
 public struct Pruner {
     public var repo: String
     /// From-commits whose deltas stay.
@@ -47,7 +48,11 @@ public struct Pruner {
         let repository = try RepositoryAccess.open(repo)
         let lock = try Publishing.lock(repository)
         defer { lock.release() }
+        // Out of the indexes first: an index naming a delta whose superblock is gone makes a
+        // client's pull fail instead of finding no delta (see Publisher.withdrawReplacedDeltas).
+        if !doomed.isEmpty { try DeltaIndexes.write(repoPath: repo, excluding: Set(doomed)) }
         for name in doomed {
+            TestDelay.pause()
             try remove(name)
             output("removed delta \(name)")
         }
@@ -67,6 +72,7 @@ public struct Pruner {
             throw FactoryError("cannot remove \(dir)/superblock: \(posixReason(errno))", kind: .storage)
         }
         Publisher.syncDirectory(dir)
+        TestDelay.pause()
         for file in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
             if unlink("\(dir)/\(file)") != 0 && errno != ENOENT {
                 throw FactoryError("cannot remove \(dir)/\(file): \(posixReason(errno))", kind: .storage)

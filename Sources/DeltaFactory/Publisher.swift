@@ -215,7 +215,7 @@ extension FactoryFiles {
 }
 
 /// DELTAGEN_TEST_PUBLISH_DELAY_MS (debug builds only): publish waits this long before each
-/// rename, so a test's client pulls land between every two steps.
+/// rename, and prune before each removal, so a test's client pulls land between steps.
 enum TestDelay {
     static func pause() {
         #if DEBUG

@@ -15,11 +15,12 @@ struct Prune: ParsableCommand {
             prune. Every delta from any other commit is removed; from-scratch deltas, \
             commits and objects are never touched.
 
-            Each delta loses its superblock first (clients stop seeing it), then its parts \
-            and directory. Then the stats files (ARCHIVE/<to>.json and the repository's own \
-            delta-stats/, if any) drop the removed entries, every delta index is rewritten, \
-            each through a temporary file and a rename, and the summary is regenerated. All \
-            of it happens under the repository's publish lock.
+            The removed deltas first leave the delta indexes (rewritten through a temporary \
+            file and a rename), so no client is sent to a superblock that is gone. Then each \
+            delta loses its superblock, then its parts and directory. Then the stats files \
+            (ARCHIVE/<to>.json and the repository's own delta-stats/, if any) drop the \
+            removed entries, the same way, and the summary is regenerated. All of it \
+            happens under the repository's publish lock.
 
             --dry-run prints the plan and changes nothing.
             """)
