@@ -70,8 +70,11 @@ public enum Publishing {
     public static func refreshIndexes(_ repo: Repository, output: (String) -> Void) throws {
         do {
             try repo.enableIndexedDeltas()
-            try repo.reindexDeltas()
+            // Our indexes, sorted, before and after the summary: libostree may reindex in
+            // its own order while it writes the summary (see DeltaIndexes).
+            try DeltaIndexes.write(repoPath: repo.path)
             try repo.regenerateSummary()
+            try DeltaIndexes.write(repoPath: repo.path)
         } catch let e as RepositoryError {
             throw FactoryError("refreshing the summary and delta indexes of \(repo.path): \(e.message)",
                                kind: e.failureKind == .badInput ? .deltaWork : e.failureKind)

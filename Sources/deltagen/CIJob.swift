@@ -73,6 +73,9 @@ struct CIJob: ParsableCommand {
         valueName: "SECONDS"))
     var downloadStallTimeout: NumberArgument = 300
 
+    @Option(help: ArgumentHelp("Then publish the repository and stats into DEST, as `deltagen publish` does.", valueName: "DEST"))
+    var publish: String?
+
     @OptionGroup var partSize: PartSizeOptions
 
     @OptionGroup var encoding: EncodingOptions
@@ -99,6 +102,10 @@ struct CIJob: ParsableCommand {
                 FileHandle.standardError.write(Data("\(line)\n".utf8))
             })
             try job.run()
+            if let publish {
+                try Publisher(repo: "\(workdir)/ostree_repo", destination: publish, archive: archive ?? "\(workdir)/archive")
+                    .run(output: { print($0) })
+            }
         }
     }
 }

@@ -24,7 +24,8 @@ struct DeltaGen: ParsableCommand {
               4  no space or I/O (a full or read-only disk, a failed write)
             """,
         version: "0.1.0",
-        subcommands: [GenerateDelta.self, Show.self, Explain.self, Verify.self, PlanCommand.self, CIJob.self, MergeDeltas.self, BenchParts.self])
+        subcommands: [GenerateDelta.self, Show.self, Explain.self, Verify.self, PlanCommand.self, CIJob.self,
+                      MergeDeltas.self, Publish.self, Prune.self, BenchParts.self])
 
     /// Usage errors exit 2 with one line, as most Unix tools do, instead of the parser's 64
     /// and its usage block; help, --version and the commands' own exits are unchanged.

@@ -32,6 +32,9 @@ struct MergeDeltas: ParsableCommand {
     @Option(help: ArgumentHelp("Where the stats files go (default: the current directory's archive/).", valueName: "ARCHIVE"))
     var archive: String = "archive"
 
+    @Option(help: ArgumentHelp("Then publish the repository and stats into DEST, as `deltagen publish` does.", valueName: "DEST"))
+    var publish: String?
+
     func validate() throws {
         if directories.isEmpty { throw ValidationError("Give at least one DIR") }
     }
@@ -39,6 +42,7 @@ struct MergeDeltas: ParsableCommand {
     func run() throws {
         try reportingErrors {
             try DeltaMerger(directories: directories, repo: repo, archive: archive).run(output: { print($0) })
+            if let publish { try Publisher(repo: repo, destination: publish, archive: archive).run(output: { print($0) }) }
         }
     }
 }
