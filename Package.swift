@@ -29,47 +29,35 @@ let package = Package(
         .systemLibrary(name: "CLinuxShim"),
 
         // The wire format: pure Swift plus liblzma and GLib's SHA-256, no repository access.
-        .target(name: "DeltaFormat", dependencies: ["CLZMA", "CGLib"],
-                swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "DeltaFormat", dependencies: ["CLZMA", "CGLib"]),
         // The only module that calls libostree.
-        .target(name: "OSTreeRepo", dependencies: ["CLibOSTree", "CGLib", "DeltaFormat"],
-                swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "OSTreeRepo", dependencies: ["CLibOSTree", "CGLib", "DeltaFormat"]),
         // The generator: tree diff, object plans, part packing, atomic writing.
         .target(name: "DeltaCompiler", dependencies: ["DeltaFormat", "OSTreeRepo", "CLinuxShim", "CDivSufSort",
-                                                     .product(name: "SystemPackage", package: "swift-system")],
-                swiftSettings: [.swiftLanguageMode(.v6)]),
+                                                     .product(name: "SystemPackage", package: "swift-system")]),
         // Fleet side: targets.json and status files -> commit pairs; CI deltas file; delta-stats.
-        .target(name: "DeltaPlanning", dependencies: ["DeltaFormat"],
-                swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "DeltaPlanning", dependencies: ["DeltaFormat"]),
         // explain: where a delta's bytes go, by object, kind, encoding and directory.
         .target(name: "DeltaInsight", dependencies: ["DeltaFormat", "OSTreeRepo", "DeltaCompiler", "CGLib", "CLZMA"]),
         // Fleet side: the CI job (fetch, verify, merge tarballs), generating each delta,
         // merge-deltas, publishing, delta-stats. The CLI only parses, calls it and prints.
-        .target(name: "DeltaFactory", dependencies: ["DeltaCompiler", "DeltaPlanning", "DeltaFormat", "OSTreeRepo", "CArchive"],
-                swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "DeltaFactory", dependencies: ["DeltaCompiler", "DeltaPlanning", "DeltaFormat", "OSTreeRepo", "CArchive"]),
         .executableTarget(name: "deltagen", dependencies: [
             "DeltaCompiler", "DeltaFactory", "DeltaFormat", "DeltaPlanning", "DeltaInsight", "OSTreeRepo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], swiftSettings: [.swiftLanguageMode(.v6)]),
+        ]),
 
         // libFuzzer target for the delta reader; see docs/reliability.md for how to run it.
-        .executableTarget(name: "DeltaFuzz", dependencies: ["DeltaFormat"],
-                          swiftSettings: [.swiftLanguageMode(.v6)]),
+        .executableTarget(name: "DeltaFuzz", dependencies: ["DeltaFormat"]),
 
         // Helpers shared by the test targets (a seeded generator); never linked into deltagen.
-        .target(name: "TestUtilities", path: "Tests/TestUtilities",
-                swiftSettings: [.swiftLanguageMode(.v6)]),
-        .testTarget(name: "DeltaFormatTests", dependencies: ["DeltaFormat", "CGLib", "TestUtilities"],
-                    swiftSettings: [.swiftLanguageMode(.v6)]),
-        .testTarget(name: "DeltaPlanningTests", dependencies: ["DeltaPlanning"],
-                    swiftSettings: [.swiftLanguageMode(.v6)]),
-        .testTarget(name: "DeltaFactoryTests", dependencies: ["DeltaFactory", "DeltaCompiler", "DeltaPlanning", "DeltaFormat", "OSTreeRepo"],
-                    swiftSettings: [.swiftLanguageMode(.v6)]),
-        .testTarget(name: "DeltaCompilerTests", dependencies: ["DeltaCompiler", "DeltaFormat", "OSTreeRepo", "TestUtilities", "CGLib"],
-                    swiftSettings: [.swiftLanguageMode(.v6)]),
-        .testTarget(name: "CompatibilityTests", dependencies: ["deltagen", "DeltaFuzz", "TestUtilities", "DeltaCompiler", "DeltaFormat", "OSTreeRepo", "DeltaInsight"],
-                    swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "TestUtilities", path: "Tests/TestUtilities"),
+        .testTarget(name: "DeltaFormatTests", dependencies: ["DeltaFormat", "CGLib", "TestUtilities"]),
+        .testTarget(name: "DeltaPlanningTests", dependencies: ["DeltaPlanning"]),
+        .testTarget(name: "DeltaFactoryTests", dependencies: ["DeltaFactory", "DeltaCompiler", "DeltaPlanning", "DeltaFormat", "OSTreeRepo"]),
+        .testTarget(name: "DeltaCompilerTests", dependencies: ["DeltaCompiler", "DeltaFormat", "OSTreeRepo", "TestUtilities", "CGLib"]),
+        .testTarget(name: "CompatibilityTests", dependencies: ["deltagen", "DeltaFuzz", "TestUtilities", "DeltaCompiler", "DeltaFormat", "OSTreeRepo", "DeltaInsight"]),
         .testTarget(name: "DeltaInsightTests", dependencies: ["DeltaInsight", "DeltaFormat", "OSTreeRepo"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

@@ -15,7 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${DELTAGEN_SKIP_APT:-0}" != 1 ]; then bash Scripts/install-deps.sh; fi
 ostree --version | sed -n 2p
-swift build --build-tests
+# Swift 6 language mode everywhere (Package.swift); any compiler warning fails the build.
+swift build --build-tests -Xswiftc -warnings-as-errors
 
 trixie=$PWD/.build/trixie-root
 proc_mounted=0

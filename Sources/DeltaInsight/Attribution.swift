@@ -1,6 +1,7 @@
 import DeltaCompiler
 import DeltaFormat
 import Foundation
+import Synchronization
 
 /// Splits a part's real compressed size among its objects.
 ///
@@ -19,39 +20,28 @@ public enum Attribution {
         UInt64(max(1, try ContextCompressor.compressedSize(bytes, context: context) - emptySize))
     }
 
-    /// The weights of a part's shares, each primed with the payload before it, computed on
-    /// as many threads as deltagen may use: they are independent, and reading a payload by
-    /// range is safe from several threads.
+    /// The weights of a part's shares, each primed with the payload before it. Payload reads
+    /// stay on this thread; the compression, which is the cost, runs on as many threads as
+    /// deltagen may use, one bounded batch at a time, so memory follows the thread count and
+    /// not the part's size.
     public static func weights(_ shares: [ObjectShare], in payload: PartPayloadIndex) throws -> [UInt64] {
-        var results = [Result<UInt64, Error>](repeating: .success(0), count: shares.count)
-        let lock = NSLock()
-        let next = Counter()
         let threads = max(1, min(CPUBudget.current, shares.count))
-        DispatchQueue.concurrentPerform(iterations: threads) { _ in
-            while let i = next.take(below: shares.count) {
-                let result = Result {
-                    try weight(of: try shares[i].bytes(in: payload.bytes),
-                               context: try shares[i].context(in: payload, limit: ContextCompressor.contextSize))
-                }
-                lock.lock()
-                results[i] = result
-                lock.unlock()
+        var weights: [UInt64] = []
+        weights.reserveCapacity(shares.count)
+        for start in stride(from: 0, to: shares.count, by: threads * 4) {
+            let batch: [(bytes: [UInt8], context: [UInt8])] = try shares[start..<min(shares.count, start + threads * 4)].map {
+                (try $0.bytes(in: payload.bytes), try $0.context(in: payload, limit: ContextCompressor.contextSize))
             }
+            let results = Mutex([Result<UInt64, any Error>](repeating: .success(0), count: batch.count))
+            DispatchQueue.concurrentPerform(iterations: min(threads, batch.count)) { worker in
+                for i in stride(from: worker, to: batch.count, by: threads) {
+                    let result = Result { try weight(of: batch[i].bytes, context: batch[i].context) }
+                    results.withLock { $0[i] = result }
+                }
+            }
+            weights += try results.withLock { try $0.map { try $0.get() } }
         }
-        return try results.map { try $0.get() }
-    }
-
-    /// Hands out indexes to worker threads.
-    private final class Counter: @unchecked Sendable {
-        private var value = 0
-        private let lock = NSLock()
-        func take(below limit: Int) -> Int? {
-            lock.lock()
-            defer { lock.unlock() }
-            guard value < limit else { return nil }
-            value += 1
-            return value - 1
-        }
+        return weights
     }
 
     /// A raw LZMA2 stream with no input: its end marker.
