@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "DeltaInsight", dependencies: ["DeltaFormat", "OSTreeRepo", "DeltaCompiler", "CGLib", "CLZMA"]),
         // Fleet side: the CI job (fetch, verify, merge tarballs), generating each delta,
         // merge-deltas, publishing, delta-stats. The CLI only parses, calls it and prints.
-        .target(name: "DeltaFactory", dependencies: ["DeltaCompiler", "DeltaPlanning", "DeltaFormat", "OSTreeRepo", "CArchive"]),
+        .target(name: "DeltaFactory", dependencies: ["DeltaCompiler", "DeltaInsight", "DeltaPlanning", "DeltaFormat", "OSTreeRepo", "CArchive"]),
         .executableTarget(name: "deltagen", dependencies: [
             "DeltaCompiler", "DeltaFactory", "DeltaFormat", "DeltaPlanning", "DeltaInsight", "OSTreeRepo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -21,7 +21,7 @@ EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 TOOLS = {"curl": "curl", "rsync": "rsync", "deltagen": "./deltagen_*_amd64.deb"}
 # Always there: bash builtins and coreutils of the base image.
 BASE = {"apt-get", "echo", "test", "mkdir", "bash", "for", "do", "done", "only", "plan", "api",
-        "exit", "cat", "chmod"}
+        "exit", "cat", "chmod", "mv"}
 
 
 def fail(message):

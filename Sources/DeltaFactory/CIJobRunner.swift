@@ -28,6 +28,8 @@ public struct CIJobRunner {
         public var downloadStallTimeout: Double = 300
         /// How each delta is generated.
         public var deltaOptions = DeltaOptions()
+        /// Write `deltagen explain`'s JSON for each delta to `archive/explain/`.
+        public var explain = true
 
         public init(deltas: String) { self.deltas = deltas }
     }
@@ -68,7 +70,7 @@ public struct CIJobRunner {
         defer { Scratch.remove(scratch) }
 
         try fetch(sources, into: repo, scratch: scratch, headers: headers)
-        let stats = try generate(requests, in: repo)
+        let stats = try generate(requests, in: repo, archive: archiveDir)
         // Stats are merged (and a bad existing file found) before anything is published.
         let files = try Publishing.mergedStats(stats, archive: archiveDir)
         try Publishing.finish(repo, stats: files, archive: archiveDir, lock: try Publishing.lock(repo), output: output)
@@ -143,7 +145,7 @@ public struct CIJobRunner {
         }
     }
 
-    private func generate(_ requests: [DeltaRequest], in repo: Repository) throws -> DeltaStats {
+    private func generate(_ requests: [DeltaRequest], in repo: Repository, archive: String) throws -> DeltaStats {
         let generator = DeltaGenerator(repo: repo, options: settings.deltaOptions)
         var stats = DeltaStats()
         let names = requests.flatMap(\.names)
@@ -154,6 +156,7 @@ public struct CIJobRunner {
                 if let existing = Publishing.verified(location, repo: repo) {
                     output("\(label): exists and verifies, kept")
                     stats[from: name.from!, to: name.to] = Publishing.statsEntry(existing)
+                    try explain(name, label: label, repo: repo, archive: archive)
                     continue
                 }
                 output("\(label): exists but does not verify, regenerating")
@@ -170,8 +173,14 @@ public struct CIJobRunner {
             }
             output("\(label): \(report.parts) parts, \(report.fallbacks) fallbacks, \(report.totalBytes) bytes")
             stats[from: name.from!, to: name.to] = Publishing.statsEntry(inspection)
+            try explain(name, label: label, repo: repo, archive: archive)
         }
         return stats
+    }
+
+    private func explain(_ name: DeltaName, label: String, repo: Repository, archive: String) throws {
+        guard settings.explain else { return }
+        output("\(label): explained in \(try ExplainReports.write(name, repo: repo, archive: archive))")
     }
 }
 

@@ -20,6 +20,10 @@ public enum Attribution {
         UInt64(max(1, try ContextCompressor.compressedSize(bytes, context: context) - emptySize))
     }
 
+    /// The most of one object's bytes compressed at once; bigger objects are weighed on
+    /// eight evenly spaced slices of this much in all, as the generator's estimates are.
+    public static let sampleLimit = 4 << 20
+
     /// The weights of a part's shares, each primed with the payload before it. Payload reads
     /// stay on this thread; the compression, which is the cost, runs on as many threads as
     /// deltagen may use, one bounded batch at a time, so memory follows the thread count and
@@ -29,13 +33,18 @@ public enum Attribution {
         var weights: [UInt64] = []
         weights.reserveCapacity(shares.count)
         for start in stride(from: 0, to: shares.count, by: threads * 4) {
-            let batch: [(bytes: [UInt8], context: [UInt8])] = try shares[start..<min(shares.count, start + threads * 4)].map {
-                (try $0.bytes(in: payload.bytes), try $0.context(in: payload, limit: ContextCompressor.contextSize))
-            }
+            let batch: [(sample: (bytes: [UInt8], scale: Double), context: [UInt8])] =
+                try shares[start..<min(shares.count, start + threads * 4)].map {
+                    (try $0.sample(in: payload.bytes, limit: sampleLimit),
+                     try $0.context(in: payload, limit: ContextCompressor.contextSize))
+                }
             let results = Mutex([Result<UInt64, any Error>](repeating: .success(0), count: batch.count))
             DispatchQueue.concurrentPerform(iterations: min(threads, batch.count)) { worker in
                 for i in stride(from: worker, to: batch.count, by: threads) {
-                    let result = Result { try weight(of: batch[i].bytes, context: batch[i].context) }
+                    let result = Result {
+                        let measured = try weight(of: batch[i].sample.bytes, context: batch[i].context)
+                        return UInt64((Double(measured) * batch[i].sample.scale).rounded())
+                    }
                     results.withLock { $0[i] = result }
                 }
             }

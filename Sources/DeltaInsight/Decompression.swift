@@ -5,7 +5,7 @@ import DeltaFormat
 /// liblzma. zstd and bzip2 have no decoder linked into deltagen, so they are not measured.
 enum Decompression {
     /// A decompressed file beyond this is not measured (it would not be held in memory).
-    static let maxOutput = 1 << 30
+    static let maxOutput = 256 << 20
 
     static func decompress(_ bytes: [UInt8], _ format: StreamFormat) throws -> [UInt8]? {
         switch format {

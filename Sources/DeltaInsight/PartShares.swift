@@ -32,6 +32,35 @@ public struct ObjectShare {
         for r in blobRanges { out.append(contentsOf: try payload.read(r)) }
         return out + ops
     }
+
+    /// At most `limit` bytes of the share: all of it when it fits, else eight evenly spaced
+    /// slices; and the factor that scales a measurement of them up to the whole share. So
+    /// explain's memory follows the limit, not the biggest file a delta carries.
+    public func sample(in payload: RandomAccessBytes, limit: Int) throws -> (bytes: [UInt8], scale: Double) {
+        let blobLength = blobRanges.reduce(0) { $0 + $1.count }
+        let total = blobLength + ops.count
+        guard total > limit, limit >= 8 else { return (try bytes(in: payload), 1) }
+        let slice = limit / 8
+        var out = [UInt8]()
+        out.reserveCapacity(limit)
+        for k in 0..<8 {
+            var offset = (total - slice) * k / 7
+            var wanted = slice
+            // Walk the logical stream, the blob ranges then the ops, from `offset`.
+            for r in blobRanges where wanted > 0 {
+                if offset >= r.count { offset -= r.count; continue }
+                let take = min(wanted, r.count - offset)
+                out += try payload.read((r.lowerBound + offset)..<(r.lowerBound + offset + take))
+                wanted -= take
+                offset = 0
+            }
+            if wanted > 0 {
+                let start = min(ops.count, offset)
+                out += ops[start..<min(ops.count, start + wanted)]
+            }
+        }
+        return (out, Double(total) / Double(out.count))
+    }
 }
 
 public enum PartShares {

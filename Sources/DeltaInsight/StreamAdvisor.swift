@@ -42,8 +42,12 @@ public enum StreamAdvisor {
             let part = try XZ.StreamEncoder(settings: .parts)
             var ops = [UInt8]()
             var skipped = 0
+            var tooBig = 0
             for file in files {
-                let oldFile = try read(repo, file.old), newFile = try read(repo, file.new)
+                guard let oldFile = try read(repo, file.old), let newFile = try read(repo, file.new) else {
+                    tooBig += 1
+                    continue
+                }
                 guard let old = try? Decompression.decompress(oldFile, format),
                       let new = try? Decompression.decompress(newFile, format) else {
                     skipped += 1
@@ -57,11 +61,14 @@ public enum StreamAdvisor {
                 try part.append(ops)
                 advice.uncompressedCost = UInt64(try part.finish().count)
             }
+            var notes: [String] = []
             if skipped > 0 {
-                advice.note = format == .zstd || format == .bzip2
+                notes.append(format == .zstd || format == .bzip2
                     ? "\(skipped) not measured: no \(format.rawValue) decoder is linked into deltagen"
-                    : "\(skipped) not measured: a version did not decompress"
+                    : "\(skipped) not measured: a version did not decompress")
             }
+            if tooBig > 0 { notes.append("\(tooBig) not measured: a version is over \(maxMeasuredSize >> 20) MiB") }
+            if !notes.isEmpty { advice.note = notes.joined(separator: "; ") }
             result.append(advice)
         }
         return result
@@ -99,9 +106,16 @@ public enum StreamAdvisor {
         for i in best.instructions { i.append(to: &ops) }
     }
 
-    private static func read(_ repo: Repository, _ checksum: Checksum) throws -> [UInt8] {
+    /// The biggest compressed file measured: the advice holds old and new, compressed and
+    /// not, in memory, so this bounds explain's memory whatever the image ships.
+    static let maxMeasuredSize: UInt64 = 64 << 20
+
+    /// The file's bytes, or nil when it is over `maxMeasuredSize`.
+    private static func read(_ repo: Repository, _ checksum: Checksum) throws -> [UInt8]? {
         do {
-            return try repo.loadContent(checksum).readAll()
+            let object = try repo.loadContent(checksum)
+            guard object.header.size <= maxMeasuredSize else { return nil }
+            return try object.readAll()
         } catch let e as RepositoryError {
             throw InsightError("cannot read \(checksum.hex).file from the repository: \(e.message)")
         }

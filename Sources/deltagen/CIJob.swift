@@ -19,9 +19,9 @@ struct CIJob: ParsableCommand {
             extracts each into its own directory and merges it into WORKDIR/ostree_repo \
             with a libostree pull-local, which checksums every object; pulls the URL-less \
             commits; generates each delta, skipping one that already exists and passes \
-            `deltagen verify`; refreshes \
-            the summary and delta indexes with core.indexed-deltas=true; and last writes \
-            ARCHIVE/<to>.json per target commit.
+            `deltagen verify`, and writes `deltagen explain --json` for each delta to \
+            ARCHIVE/explain/<from>-<to>.json; refreshes the summary and delta indexes with \
+            core.indexed-deltas=true; and last writes ARCHIVE/<to>.json per target commit.
 
             Each stats file is canonical JSON (sorted keys, no spaces) of \
             {"<to>":{"<from>":{"size":N,"u_size":M}}}, where size and u_size are the Total \
@@ -76,6 +76,9 @@ struct CIJob: ParsableCommand {
     @Option(help: ArgumentHelp("Then publish the repository and stats into DEST, as `deltagen publish` does.", valueName: "DEST"))
     var publish: String?
 
+    @Flag(help: "Skip the explain report of each delta (ARCHIVE/explain/), which takes time on big deltas.")
+    var noExplain = false
+
     @OptionGroup var partSize: PartSizeOptions
 
     @OptionGroup var encoding: EncodingOptions
@@ -93,6 +96,7 @@ struct CIJob: ParsableCommand {
         s.maxDownloadSize = try maxDownloadSize.map { try $0.integer("--max-download-size", Limits.positiveSizeMB, unit: "MB") * 1_000_000 }
         s.downloadStallTimeout = Double(try downloadStallTimeout.integer("--download-stall-timeout", Limits.seconds, unit: "seconds"))
         s.deltaOptions = try encoding.deltaOptions(partSize: partSize)
+        s.explain = !noExplain
         return s
     }
 

@@ -14,6 +14,11 @@ struct MergeDeltas: ParsableCommand {
             file and directory fsynced, one rename or exchange). A delta the repository \
             already has with the same bytes is left alone; one with other bytes is replaced.
 
+            Each delta's `deltagen explain` report goes to ARCHIVE/explain/<from>-<to>.json: \
+            made here when the repository holds the delta's commits, else taken from the \
+            explain/ directory beside the input's deltas/ (a fan-out ci-job writes it to its \
+            ARCHIVE/explain/), after checking that it explains this delta.
+
             Then, as `deltagen ci-job` does: ARCHIVE/<to>.json is merged with the new stats \
             (canonical JSON, earlier froms kept), core.indexed-deltas=true is set, and the \
             summary and every delta index are rewritten through libostree. The repository \
