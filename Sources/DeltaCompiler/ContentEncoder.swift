@@ -132,7 +132,9 @@ final class ContentEncoder {
         if options.bsdiffEnabled && UInt64(old.count + new.count) <= options.maxBsdiffSize {
             // With two searches, the patch with the smaller estimate; a tie keeps the classic one.
             let patches = Bsdiff.patches(old: old, new: new, search: options.bsdiffSearch)
-            let scored = patches.count == 1 ? nil : patches.map { ($0, estimate($0)) }.min { $0.1 < $1.1 }
+            let estimates = patches.count == 1 ? nil : patches.map { ($0, estimate($0)) }
+            TestHooks.traceBsdiff(checksum, newSize: new.count, estimates: estimates?.map(\.1))
+            let scored = estimates?.min { $0.1 < $1.1 }
             let patch = scored?.0 ?? patches[0]
             // A patch is mostly zero bytes, which xz shrinks to almost nothing, so it compresses
             // to little more than its nonzero bytes. When those are under a sixteenth of what

@@ -17,17 +17,42 @@ final class BsdiffCoverSearchTests: XCTestCase {
     }
 
     // Step 1: a match needs 5 bytes, and its length less its triple's cost must be at least 2.
+    // A triple costs `tripleBase` (3) plus its seek's significant bytes.
     func testMatchLengthThreshold() {
         let old = random(70_000)
-        // Old position 100 is a one-byte seek: a triple costs 3, so 5 bytes score 2.
-        let five = unlike(old, 0..<20) + Array(old[100..<105]) + unlike(old, 105..<125)
-        XCTAssertEqual(covers(old, five), [Cover(oldPos: 100, newPos: 20, length: 5)])
-        let four = unlike(old, 0..<20) + Array(old[100..<104]) + unlike(old, 104..<124)
-        XCTAssertEqual(covers(old, four), [])
-        // Old position 1000 is a two-byte seek (cost 4): 5 bytes score 1, 6 bytes score 2.
-        XCTAssertEqual(covers(old, unlike(old, 0..<20) + Array(old[1000..<1005]) + unlike(old, 1005..<1025)), [])
-        XCTAssertEqual(covers(old, unlike(old, 0..<20) + Array(old[1000..<1006]) + unlike(old, 1006..<1026)),
-                       [Cover(oldPos: 1000, newPos: 20, length: 6)])
+        func alone(_ range: Range<Int>) -> [UInt8] {
+            unlike(old, 0..<20) + Array(old[range]) + unlike(old, range.upperBound..<(range.upperBound + 20))
+        }
+        // Old position 100 is a one-byte seek, a triple of 4: 6 bytes score 2, 5 bytes 1.
+        XCTAssertEqual(covers(old, alone(100..<106)), [Cover(oldPos: 100, newPos: 20, length: 6)])
+        XCTAssertEqual(covers(old, alone(100..<105)), [])
+        // Old position 1000 is a two-byte seek, a triple of 5: 7 bytes score 2, 6 bytes 1.
+        XCTAssertEqual(covers(old, alone(1000..<1007)), [Cover(oldPos: 1000, newPos: 20, length: 7)])
+        XCTAssertEqual(covers(old, alone(1000..<1006)), [])
+        // On the last cover's diagonal a triple is free, but 4 bytes are still too short.
+        func after(_ n: Int) -> [UInt8] {
+            Array(old[1000..<1100]) + unlike(old, 1100..<1110) + Array(old[1110..<(1110 + n)]) + unlike(old, (1110 + n)..<(1130 + n))
+        }
+        XCTAssertEqual(covers(old, after(4)), [Cover(oldPos: 1000, newPos: 0, length: 100)])
+        XCTAssertEqual(covers(old, after(5)), [Cover(oldPos: 1000, newPos: 0, length: 115)])
+    }
+
+    // A match off the last diagonal is passed over when the diagonal matches all but
+    // `diagonalMargin` of its bytes: a few diff bytes carry the diagonal on.
+    func testDiagonalIsKeptAgainstNearlyEqualMatchesElsewhere() {
+        var old = random(4000)
+        var seg = Array(old[1100..<1112])
+        for i in [2, 6, 10] { seg[i] ^= 0xFF }
+        old.replaceSubrange(3000..<3012, with: seg)  // seg also occurs exactly elsewhere
+        let new = Array(old[1000..<1100]) + seg + Array(old[1112..<1200])
+        Bsdiff.withCoverSearch(old: old, new: new) { s in
+            XCTAssertEqual(s.search(), [Cover(oldPos: 1000, newPos: 0, length: 200)])
+            var eager = s
+            eager.tuning.diagonalMargin = 0
+            // seg's first two bytes are still on the diagonal, which takes them first.
+            XCTAssertEqual(eager.search(), [Cover(oldPos: 1000, newPos: 0, length: 102), Cover(oldPos: 3002, newPos: 102, length: 10),
+                                            Cover(oldPos: 1112, newPos: 112, length: 88)])
+        }
     }
 
     // Step 2: a match on the previous cover's diagonal within 511 bytes extends that cover.
@@ -93,14 +118,14 @@ final class BsdiffCoverSearchTests: XCTestCase {
         XCTAssertEqual(grown, [Cover(oldPos: 1000, newPos: 0, length: 110)])
     }
 
-    // Step 4: a cover stays only when it saves 6 bytes or more after its triple.
+    // Step 4: a cover stays only when it saves `minimumSaving` bytes (12) or more after its triple.
     func testSavingRule() {
         let old = random(4000)
         let new = random(300) + Array(old[2000..<2040]) + random(300)
         Bsdiff.withCoverSearch(old: old, new: new) { s in
             // Random literal bytes cost about a byte each and zero diff bytes about an eighth
-            // with the prior, so 40 bytes save far more than 6 and 7 bytes save less after a
-            // 4-byte triple.
+            // with the prior, so 40 bytes save far more than 12 and 7 bytes save less after a
+            // 5-byte triple.
             let long = Cover(oldPos: 2000, newPos: 300, length: 40)
             XCTAssertEqual(s.select([long]), [long])
             XCTAssertEqual(s.select([Cover(oldPos: 2000, newPos: 300, length: 7)]), [])
