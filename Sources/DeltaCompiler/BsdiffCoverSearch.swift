@@ -25,9 +25,10 @@ struct CoverTuning: Sendable, Equatable {
     /// The byte statistics' window, log2 bytes.
     var windowBits: Int
 
-    /// The best of 14 settings tried on the Debian corpus by total delta bytes. A second
-    /// cover patch per file with other settings won more estimates but made the delta larger.
-    static let standard = CoverTuning(diagonalMargin: 5, tripleBase: 3, minimumSaving: 12, windowBits: 14)
+    /// The best of 24 settings tried on the Debian corpus by total delta bytes (docs/benchmarks.md).
+    /// A second cover patch per file with other settings won more estimates but made the
+    /// delta larger.
+    static let standard = CoverTuning(diagonalMargin: 3, tripleBase: 3, minimumSaving: 12, windowBits: 16)
 }
 
 /// A run of new bytes that travels as diff bytes against old:

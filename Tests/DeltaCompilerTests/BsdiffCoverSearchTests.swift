@@ -38,7 +38,7 @@ final class BsdiffCoverSearchTests: XCTestCase {
     }
 
     // A match off the last diagonal is passed over when the diagonal matches all but
-    // `diagonalMargin` of its bytes: a few diff bytes carry the diagonal on.
+    // `diagonalMargin` (3) of its bytes: a few diff bytes carry the diagonal on.
     func testDiagonalIsKeptAgainstNearlyEqualMatchesElsewhere() {
         var old = random(4000)
         var seg = Array(old[1100..<1112])
