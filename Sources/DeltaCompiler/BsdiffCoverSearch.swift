@@ -25,7 +25,7 @@ struct CoverTuning: Sendable, Equatable {
     /// The byte statistics' window, log2 bytes.
     var windowBits: Int
 
-    /// The best of 24 settings tried on the Debian corpus by total delta bytes (docs/benchmarks.md).
+    /// The best of 29 settings tried on the Debian corpus by total delta bytes (docs/benchmarks.md).
     /// A second cover patch per file with other settings won more estimates but made the
     /// delta larger.
     static let standard = CoverTuning(diagonalMargin: 3, tripleBase: 3, minimumSaving: 12, windowBits: 16)
@@ -45,20 +45,23 @@ struct Cover: Equatable {
 
 /// The second bsdiff search. The classic scan keeps any match that beats the old diagonal by
 /// 8 bytes and extends it by a fixed rule; this one chooses covers by what they are expected
-/// to cost after xz, which pays off on kernel modules, whose code moves by small, varying
-/// offsets (docs/encoding.md). It writes the same raw record stream, so stock bspatch
-/// applies it, and it reads the same suffix array as the classic scan.
+/// to cost after xz, which pays off where the classic scan keeps chance matches (compressed
+/// streams after their first change) and on code that moves by small, varying offsets
+/// (docs/encoding.md). It writes the same raw record stream, so stock bspatch applies it, and
+/// it reads the same suffix array as the classic scan.
 ///
-/// 1. Scan new for the longest suffix-array match of at least `minimumMatch` bytes, and
-///    take it when its length minus its control triple's estimated cost is at least
-///    `minimumScore`.
-/// 2. A match on the previous cover's diagonal, within `mergeGap` bytes of it, extends that
-///    cover: the gap becomes diff bytes rather than a new triple.
-/// 3. Each cover grows over mismatches in both directions to the length that maximises
-///    matches / (length + `extensionSlack`), when that ratio is at least `extensionRatio`.
-/// 4. A cover is kept only when its saving (its bytes as literal, minus its diff bytes,
-///    minus its triple, each costed from the byte statistics of the patch written so far)
-///    is at least `minimumSaving` bytes.
+/// 1. `search`: scan new for the longest suffix-array match of at least `minimumMatch`
+///    bytes, and take it when its length minus its control triple's estimated cost is at
+///    least `minimumScore`, unless the previous cover's diagonal matches all but
+///    `tuning.diagonalMargin` of the same bytes.
+/// 2. `search`: a match on the previous cover's diagonal, within `mergeGap` bytes of it,
+///    extends that cover: the gap becomes diff bytes rather than a new triple.
+/// 3. `select`: a cover is kept only when its saving (its bytes as literal, minus its diff
+///    bytes, minus its triple, each costed from the byte statistics of the patch written so
+///    far) is at least `tuning.minimumSaving` bytes.
+/// 4. `extend`: each kept cover grows over mismatches in both directions to the length that
+///    maximises matches / (length + `extensionSlack`), when that ratio is at least
+///    `extensionRatio`.
 struct BsdiffCoverSearch<Entry: FixedWidthInteger> {
     static var minimumMatch: Int { 5 }
     static var minimumScore: Int { 2 }
