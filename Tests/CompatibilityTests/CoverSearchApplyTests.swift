@@ -24,10 +24,19 @@ final class CoverSearchApplyTests: XCTestCase {
     /// Every BSPATCH op's patch is the cover search's for its pair, and at least one differs
     /// from the classic search's, so what stock ostree applies below is really the new search.
     private func assertPatchesAreCoverSearchs(repo: String, superblock: String) throws {
+        let patches = try bsdiffPatches(repo: repo, superblock: superblock)
+        XCTAssertGreaterThan(patches.count, 0)
+        for p in patches { XCTAssertEqual(p.patch, p.cover, "a patch is not the cover search's") }
+        XCTAssertGreaterThan(patches.filter { $0.patch != $0.classic }.count, 0,
+                             "every cover patch equals the classic one: the test would prove nothing")
+    }
+
+    /// Each BSPATCH op's patch, with both searches' patches for its pair.
+    private func bsdiffPatches(repo: String, superblock: String) throws -> [(patch: [UInt8], classic: [UInt8], cover: [UInt8])] {
         let location = DeltaLocation(superblockPath: superblock)
         let sb = try location.inspect().superblock
         let r = try Repository(path: repo)
-        var patches = 0, unlikeClassic = 0
+        var out: [(patch: [UInt8], classic: [UInt8], cover: [UInt8])] = []
         for (i, header) in sb.parts.enumerated() {
             let file = try [UInt8](Data(contentsOf: URL(fileURLWithPath: location.directory + "/\(i)")))
             let payload = try PartPayload(decoding: try PartFile.decode(file, maxPayload: 1 << 30))
@@ -39,18 +48,29 @@ final class CoverSearchApplyTests: XCTestCase {
                 case .spliceMetadata, .spliceContent, .close: objectIndex += 1
                 case .setReadSource(let offset): source = Checksum(bytes: payload.blob[Int(offset)..<Int(offset) + 32])
                 case .bspatch(let offset, let length):
-                    let patch = Array(payload.blob[Int(offset)..<Int(offset + length)])
                     let old = try r.loadContent(source!).readAll()
                     let new = try r.loadContent(header.objects[objectIndex].checksum).readAll()
-                    XCTAssertEqual(patch, Bsdiff.coverDiff(old: old, new: new), "a patch is not the cover search's")
-                    if patch != Bsdiff.diff(old: old, new: new) { unlikeClassic += 1 }
-                    patches += 1
+                    let both = Bsdiff.patches(old: old, new: new, search: .both)
+                    out.append((Array(payload.blob[Int(offset)..<Int(offset + length)]), both[0], both[1]))
                 default: break
                 }
             }
         }
-        XCTAssertGreaterThan(patches, 0)
-        XCTAssertGreaterThan(unlikeClassic, 0, "every cover patch equals the classic one: the test would prove nothing")
+        return out
+    }
+
+    /// By default each file keeps one of the two searches' patches, and on the test repository
+    /// the cover search's wins for some (for all five bsdiff files, as of this test).
+    func testDefaultKeepsCoverPatchesWhereTheyWin() throws {
+        let t = try TestRepo.shared()
+        let repo = try t.copy()
+        let report = try JSONDecoder().decode(DeltaReport.self, from: Data(try Harness.check(
+            [Harness.deltagen, "generate-delta", "--repo", repo, "--json", "--min-fallback-size", "0", t.v1, t.v2]).utf8))
+        let patches = try bsdiffPatches(repo: repo, superblock: report.superblockPath)
+        XCTAssertGreaterThan(patches.count, 0)
+        for p in patches { XCTAssertTrue(p.patch == p.classic || p.patch == p.cover, "a patch is neither search's") }
+        XCTAssertGreaterThan(patches.filter { $0.patch == $0.cover && $0.patch != $0.classic }.count, 0,
+                             "no file kept a cover patch that differs from the classic one")
     }
 
     func testStockOstreeAppliesCoverPatchesOffline() throws {
