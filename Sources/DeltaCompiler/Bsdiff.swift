@@ -9,9 +9,10 @@ import Glibc
 /// libdivsufsort; any correct suffix sort gives the same array, hence the same patch.
 public enum Bsdiff {
     /// Working memory for one diff: the suffix array (one entry per old byte plus one, of 4
-    /// bytes below 2 GiB and 8 above) and both inputs.
+    /// bytes below 2 GiB and 8 above), both inputs, and the cover search's patch, which is
+    /// held beside the classic one (the caller counts that one) until the smaller is kept.
     public static func workingMemory(oldSize: Int, newSize: Int) -> Int {
-        (oldSize < Int32.max ? 4 : 8) * (oldSize + 1) + oldSize + newSize
+        (oldSize < Int32.max ? 4 : 8) * (oldSize + 1) + oldSize + 2 * newSize
     }
 
     /// The patch's nonzero bytes: a cheap bound on its compressed size, since a patch between
