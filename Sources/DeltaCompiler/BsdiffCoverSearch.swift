@@ -103,18 +103,23 @@ struct BsdiffCoverSearch<Entry: FixedWidthInteger> {
         let minimumMatch = Self.minimumMatch
         while i + minimumMatch <= new.count {
             var (length, position) = matcher.search(i)
-            // Staying on the last diagonal costs no seek, so it wins unless the suffix array
-            // found a match longer by more than a triple.
-            if let last = covers.last, i + last.offset >= 0, i + last.offset < old.count {
-                let same = matcher.matchLength(i + last.offset, i)
-                if same >= minimumMatch && same + tripleCost(after: last, Cover(oldPos: position, newPos: i, length: length)) >= length {
+            if let last = covers.last, position != i + last.offset, length >= minimumMatch {
+                let inRange = i + last.offset >= 0 && i + last.offset < old.count
+                let same = inRange ? matcher.matchLength(i + last.offset, i) : 0
+                // Staying on the last diagonal costs no seek, so it wins when the suffix array's
+                // match is longer by at most a triple, or when the diagonal matches all but a
+                // margin of that match's bytes.
+                if same + tripleCost(after: last, Cover(oldPos: position, newPos: i, length: length)) >= length
+                    || length <= matchesOnDiagonal(last.offset, i..<(i + length)) + tuning.diagonalMargin {
+                    // Too short an exact run to take here: step on along the diagonal. Its
+                    // mismatches are within reach, so this happens a few times in a row at most,
+                    // and the scan never creeps through a long match one byte at a time.
+                    guard same >= minimumMatch else {
+                        i += 1
+                        continue
+                    }
                     (length, position) = (same, i + last.offset)
                 }
-            }
-            if let last = covers.last, position != i + last.offset, length >= minimumMatch,
-               length <= matchesOnDiagonal(last.offset, i..<(i + length)) + tuning.diagonalMargin {
-                i += 1
-                continue
             }
             let cover = Cover(oldPos: position, newPos: i, length: length)
             guard length >= minimumMatch, length - tripleCost(after: covers.last, cover) >= Self.minimumScore else {

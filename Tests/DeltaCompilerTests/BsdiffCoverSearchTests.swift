@@ -71,6 +71,22 @@ final class BsdiffCoverSearchTests: XCTestCase {
                                             Cover(oldPos: 2000, newPos: 150, length: 100)])
     }
 
+    /// A long exact match elsewhere that the diagonal nearly equals must not make the scan
+    /// creep through it a byte at a time, each step comparing the whole match: old is C, B and
+    /// B with three bytes changed, new is C and the changed B.
+    func testNearlyEqualDiagonalDoesNotMakeTheScanQuadratic() throws {
+        let c = random(1000), b = random(200_000)
+        var changed = b
+        for i in [50_000, 100_000, 150_000] { changed[i] ^= 0xFF }
+        let old = c + b + changed, new = c + changed
+        let start = Date()
+        let found = covers(old, new)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 20, "the scan took quadratic time")
+        // The diagonal of C carries through B with three diff bytes.
+        XCTAssertEqual(found, [Cover(oldPos: 0, newPos: 0, length: new.count)])
+        try assertRoundTrip(old, new)
+    }
+
     /// An extension of `pattern` ("m" match, "x" mismatch) forwards from old[0]/new[0].
     private func extensionLength(_ pattern: String) -> Int {
         let old = random(pattern.count)
