@@ -9,9 +9,10 @@ import Glibc
 /// libdivsufsort; any correct suffix sort gives the same array, hence the same patch.
 public enum Bsdiff {
     /// Working memory for one diff: the suffix array (one entry per old byte plus one, of 4
-    /// bytes below 2 GiB and 8 above) and both inputs.
+    /// bytes below 2 GiB and 8 above), both inputs, and the cover search's patch, which is
+    /// held beside the classic one (the caller counts that one) until the smaller is kept.
     public static func workingMemory(oldSize: Int, newSize: Int) -> Int {
-        (oldSize < Int32.max ? 4 : 8) * (oldSize + 1) + oldSize + newSize
+        (oldSize < Int32.max ? 4 : 8) * (oldSize + 1) + oldSize + 2 * newSize
     }
 
     /// The patch's nonzero bytes: a cheap bound on its compressed size, since a patch between
@@ -27,6 +28,52 @@ public enum Bsdiff {
     public static func diff(old: [UInt8], new: [UInt8]) -> [UInt8] {
         old.withUnsafeBufferPointer { o in
             new.withUnsafeBufferPointer { n in diff(old: o, new: n) }
+        }
+    }
+
+    /// The patches `search` asks for, classic first, from one suffix sort of `old`.
+    public static func patches(old: [UInt8], new: [UInt8], search: BsdiffSearch) -> [[UInt8]] {
+        old.withUnsafeBufferPointer { o in
+            new.withUnsafeBufferPointer { n in patches(old: o, new: n, search: search) }
+        }
+    }
+
+    /// The cover search's patch alone (`BsdiffCoverSearch`).
+    public static func coverDiff(old: [UInt8], new: [UInt8]) -> [UInt8] {
+        patches(old: old, new: new, search: .cover)[0]
+    }
+
+    static func patches(old: UnsafeBufferPointer<UInt8>, new: UnsafeBufferPointer<UInt8>,
+                        search: BsdiffSearch) -> [[UInt8]] {
+        func run<Entry: FixedWidthInteger>(_ index: [Entry], _ buckets: PrefixBuckets?) -> [[UInt8]] {
+            index.withUnsafeBufferPointer { index in
+                let scanner = Scanner(old: old, new: new, index: index, buckets: buckets)
+                var out: [[UInt8]] = []
+                if search != .cover {
+                    var classic = scanner, patch = [UInt8]()
+                    patch.reserveCapacity(new.count / 8 + 64)
+                    classic.run(into: &patch)
+                    out.append(patch)
+                }
+                if search != .classic { out.append(BsdiffCoverSearch(matcher: scanner).patch()) }
+                return out
+            }
+        }
+        if old.count < Int32.max {
+            let buckets = old.count >= PrefixBuckets.minimumOldSize ? PrefixBuckets(old) : nil
+            return run(suffixArray(old, entry: Int32.self, sort: divsufsort), buckets)
+        }
+        return run(suffixArray(old, entry: Int64.self, sort: divsufsort64), nil)
+    }
+
+    /// The cover search over `old`'s suffix array, for tests that run its steps one by one.
+    static func withCoverSearch<T>(old: [UInt8], new: [UInt8], _ body: (BsdiffCoverSearch<Int32>) -> T) -> T {
+        old.withUnsafeBufferPointer { o in
+            new.withUnsafeBufferPointer { n in
+                suffixArray(o, entry: Int32.self, sort: divsufsort).withUnsafeBufferPointer { index in
+                    body(BsdiffCoverSearch(matcher: Scanner(old: o, new: n, index: index, buckets: nil)))
+                }
+            }
         }
     }
 
@@ -119,7 +166,7 @@ public enum Bsdiff {
         }
     }
 
-    private struct Scanner<Entry: FixedWidthInteger> {
+    struct Scanner<Entry: FixedWidthInteger> {
         let old: UnsafeBufferPointer<UInt8>
         let new: UnsafeBufferPointer<UInt8>
         let index: UnsafeBufferPointer<Entry>

@@ -132,12 +132,17 @@ final class ContentEncoder: Sendable {
         // literals (below) applies to them.
         let rollsumBytes = rollsum.map { $0.matchedChunks > 0 ? new.count - $0.matchedBytes : new.count } ?? new.count
         if options.bsdiffEnabled && UInt64(old.count + new.count) <= options.maxBsdiffSize {
-            let patch = Bsdiff.diff(old: old, new: new)
+            // With two searches, the patch with the smaller estimate; a tie keeps the classic one.
+            let patches = Bsdiff.patches(old: old, new: new, search: options.bsdiffSearch)
+            let estimates = patches.count == 1 ? nil : patches.map { ($0, estimate($0)) }
+            TestHooks.traceBsdiff(checksum, newSize: new.count, estimates: estimates?.map(\.1))
+            let scored = estimates?.min { $0.1 < $1.1 }
+            let patch = scored?.0 ?? patches[0]
             // A patch is mostly zero bytes, which xz shrinks to almost nothing, so it compresses
             // to little more than its nonzero bytes. When those are under a sixteenth of what
             // the other encodings ship, bsdiff wins without an xz pass (docs/encoding.md).
             if Bsdiff.nonzeroBytes(patch) <= rollsumBytes / 16 { return .bsdiff(checksum, h, source: source, patch: patch) }
-            consider(.bsdiff(checksum, h, source: source, patch: patch), size: estimate(patch) + 40)
+            consider(.bsdiff(checksum, h, source: source, patch: patch), size: (scored?.1 ?? estimate(patch)) + 40)
         }
         // When bsdiff is already under an eighth of the unmatched bytes, estimating them is
         // skipped (3.6 s of thread time on the Debian corpus, same bytes).

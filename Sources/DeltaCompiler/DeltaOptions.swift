@@ -23,6 +23,9 @@ public struct DeltaOptions: Sendable {
     public var xzSettings: XZ.Settings = .parts
     /// Encode modified files with bsdiff against their predecessor.
     public var bsdiffEnabled = true
+    /// Which bsdiff search makes the patches: with `.both`, each file keeps the patch with the
+    /// smaller estimated compressed size (docs/encoding.md).
+    public var bsdiffSearch: BsdiffSearch = TestHooks.bsdiffSearch ?? .both
     /// Encode modified files by copying matching chunks of their predecessor.
     public var rollsumEnabled = true
     /// bsdiff is tried only when old + new size is at most this (memory is ~9× the old size).
