@@ -293,7 +293,7 @@ extension TestHooks {
 
     private static let bsdiffTrace: FileHandle? = ProcessInfo.processInfo.environment["DELTAGEN_TEST_BSDIFF_TRACE"]
         .flatMap { path in
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             return FileHandle(forWritingAtPath: path)
         }
     private static let traceLock = NSLock()
