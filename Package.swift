@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "TestUtilities", path: "Tests/TestUtilities"),
         .testTarget(name: "DeltaFormatTests", dependencies: ["DeltaFormat", "CGLib", "TestUtilities"]),
         .testTarget(name: "DeltaPlanningTests", dependencies: ["DeltaPlanning"]),
-        .testTarget(name: "DeltaFactoryTests", dependencies: ["DeltaFactory", "DeltaCompiler", "DeltaPlanning", "DeltaFormat", "OSTreeRepo"]),
+        .testTarget(name: "DeltaFactoryTests", dependencies: ["DeltaFactory", "TestUtilities", "DeltaCompiler", "DeltaPlanning", "DeltaFormat", "OSTreeRepo"]),
         .testTarget(name: "DeltaCompilerTests", dependencies: ["DeltaCompiler", "DeltaFormat", "OSTreeRepo", "TestUtilities", "CGLib"]),
         .testTarget(name: "CompatibilityTests", dependencies: ["deltagen", "DeltaFuzz", "TestUtilities", "DeltaCompiler", "DeltaFormat", "OSTreeRepo", "DeltaInsight"]),
         .testTarget(name: "DeltaInsightTests", dependencies: ["DeltaInsight", "DeltaFormat", "OSTreeRepo"]),

@@ -2,7 +2,6 @@ import CLinuxShim
 import DeltaFormat
 import Foundation
 import OSTreeRepo
-import Synchronization
 
 /// Builds one static delta from a repository and publishes it atomically.
 public struct DeltaGenerator {
@@ -209,7 +208,7 @@ public struct DeltaGenerator {
 
 /// Parts replayed during generation, by index.
 private final class ReplayedParts: Sendable {
-    private let parts = Mutex<[Int: ReplayedPart]>([:])
+    private let parts = Monitor<[Int: ReplayedPart]>([:])
     func add(_ index: Int, _ part: ReplayedPart) { parts.withLock { $0[index] = part } }
     var all: [Int: ReplayedPart] { parts.withLock { $0 } }
 }

@@ -1,7 +1,6 @@
 import DeltaFormat
 import Dispatch
 import Foundation
-import Synchronization
 
 /// Compresses parts while they are being filled, so that compression runs alongside encoding
 /// instead of after it, and no part's payload is ever held whole.
@@ -25,7 +24,7 @@ final class PartCompressor: Sendable {
     private let jobs: Int
     private let totalParts: Int
     private let group = DispatchGroup()
-    private let state = Mutex(Progress())
+    private let state = Monitor(Progress())
     fileprivate let settings: XZ.Settings
     fileprivate let slots: CoreSlots
     fileprivate let doorbell: Doorbell

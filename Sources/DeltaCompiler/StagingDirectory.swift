@@ -3,7 +3,6 @@ import DeltaFormat
 import Glibc
 import OSTreeRepo
 import SystemPackage
-import Synchronization
 
 /// A private directory where a delta is built, then moved into place in one rename.
 ///
@@ -231,7 +230,7 @@ public final class StagingDirectory {
 public final class PublishLock {
     public static let fileName = "deltagen-publish.lock"
     /// The locks this process holds, by lock-file path, with their number of holders.
-    private static let held = Mutex<[String: (fd: FileDescriptor, holders: Int)]>([:])
+    private static let held = Monitor<[String: (fd: FileDescriptor, holders: Int)]>([:])
     private var path: String?
 
     /// Waits for the lock, then holds it until `release` (or deinit).

@@ -2,8 +2,8 @@ import DeltaFormat
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
+import DeltaCompiler
 #endif
-import Synchronization
 
 /// A URL's origin: scheme, host and port, with the scheme's default port filled in.
 struct Origin: Equatable {
@@ -48,7 +48,7 @@ final class DownloadDelegate: NSObject, URLSessionDataDelegate, Sendable {
         /// The task of the current hop; late callbacks of an earlier hop's task are ignored.
         var current: URLSessionTask?
     }
-    private let state = Mutex(State())
+    private let state = Monitor(State())
 
     init(handle: FileHandle?, limit: Int64, onResponse: (@Sendable (HTTPURLResponse) throws -> Void)? = nil,
          onProgress: @escaping @Sendable (Int64, Int64) -> Void = { _, _ in }) {

@@ -1,8 +1,8 @@
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
+import DeltaCompiler
 #endif
-import Synchronization
 
 /// A forwarding HTTP proxy on 127.0.0.1 for libostree's pull from `--remote-url`.
 ///
@@ -80,7 +80,7 @@ final class OriginProxy: Sendable {
         guard method == "GET" || method == "HEAD" else { return respond(handle, 405, "Method Not Allowed") }
         guard path == prefix || path.hasPrefix(prefix + "/") else { return respond(handle, 404, "Not Found") }
         let target = remote + path.dropFirst(prefix.count)
-        let headWritten = Shared(false)
+        let headWritten = Monitor(false)
         let delegate = DownloadDelegate(
             handle: method == "GET" ? handle : nil, limit: fetcher.maxDownloadSize ?? TarballFetcher.unknownSizeLimit,
             onResponse: { response in
@@ -88,11 +88,11 @@ final class OriginProxy: Sendable {
                 if response.expectedContentLength >= 0 { head += "Content-Length: \(response.expectedContentLength)\r\n" }
                 head += "\r\n"
                 try handle.write(contentsOf: Data(head.utf8))
-                headWritten.mutex.withLock { $0 = true }
+                headWritten.withLock { $0 = true }
             })
         do {
             let response = try fetcher.follow(target, method: method, delegate: delegate)
-            if !headWritten.mutex.withLock({ $0 }) {
+            if !headWritten.withLock({ $0 }) {
                 let length = method == "HEAD" && response.statusCode == 200 ? max(0, response.expectedContentLength) : 0
                 respond(handle, response.statusCode, HTTPURLResponse.localizedString(forStatusCode: response.statusCode),
                         contentLength: length)
@@ -100,7 +100,7 @@ final class OriginProxy: Sendable {
         } catch {
             fetcher.log("pulling \(target): \(error)")
             // After a partial body, closing early is the signal: Content-Length was promised.
-            if !headWritten.mutex.withLock({ $0 }) { respond(handle, 502, "Bad Gateway") }
+            if !headWritten.withLock({ $0 }) { respond(handle, 502, "Bad Gateway") }
         }
     }
 

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import DeltaCompiler
 
 /// `ci-job`'s scratch directory, `WORKDIR/.deltagen-fetch-XXXXXX`, for downloads and
 /// extracted tarballs. It is removed on every way out: a normal return or an error (the
@@ -9,9 +9,9 @@ import Synchronization
 enum Scratch {
     static let prefix = ".deltagen-fetch-"
     /// Scratch directories of this process, for the signal handlers to remove.
-    private static let registered = Mutex<[String]>([])
+    private static let registered = Monitor<[String]>([])
     /// The installed signal sources; kept so they stay alive.
-    private static let sources = Mutex<[any DispatchSourceSignal]>([])
+    private static let sources = Monitor<[any DispatchSourceSignal]>([])
 
     /// Removes scratch directories of runs that are gone; returns how many.
     @discardableResult

@@ -1,13 +1,5 @@
 import Dispatch
-import Synchronization
-
-/// A `Mutex` that escaping closures (Dispatch work items, URLSession callbacks) can share:
-/// a `Mutex` is not copyable, so such a closure captures this reference to it instead.
-final class Shared<Value>: Sendable {
-    let mutex: Mutex<Value>
-
-    init(_ value: sending Value) { mutex = Mutex(value) }
-}
+import DeltaCompiler
 
 /// Runs `body` on up to `width` items at once and rethrows the first error; once one item
 /// fails, no new item starts.
@@ -16,21 +8,21 @@ final class Shared<Value>: Sendable {
 /// of its own at once, so a slot blocked on the network or the disk never waits for a
 /// CPU-sized pool (which `concurrentPerform` is).
 func forEachInParallel<T: Sendable>(_ items: [T], width: Int, _ body: @escaping @Sendable (T) throws -> Void) throws {
-    let state = Shared<(next: Int, error: (any Error)?)>((0, nil))
+    let state = Monitor<(next: Int, error: (any Error)?)>((0, nil))
     let group = DispatchGroup()
     for slot in 0..<min(max(1, width), items.count) {
         DispatchQueue(label: "deltagen.parallel.\(slot)").async(group: group) {
-            while let item = state.mutex.withLock({ s -> T? in
+            while let item = state.withLock({ s -> T? in
                 guard s.error == nil, s.next < items.count else { return nil }
                 s.next += 1
                 return items[s.next - 1]
             }) {
                 do { try body(item) } catch {
-                    state.mutex.withLock { s in if s.error == nil { s.error = error } }
+                    state.withLock { s in if s.error == nil { s.error = error } }
                 }
             }
         }
     }
     group.wait()
-    if let error = state.mutex.withLock({ $0.error }) { throw error }
+    if let error = state.withLock({ $0.error }) { throw error }
 }

@@ -2,8 +2,8 @@ import DeltaFormat
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
+import DeltaCompiler
 #endif
-import Synchronization
 
 /// Checks, downloads and unpacks repo tarballs for `ci-job`.
 ///
@@ -33,9 +33,9 @@ final class TarballFetcher: Sendable {
     /// Where progress lines go (stderr in the CLI); called from the download slots.
     private let logLine: @Sendable (String) -> Void
     /// Sizes the HEAD requests announced, by URL.
-    private let announced = Mutex<[String: Int64]>([:])
+    private let announced = Monitor<[String: Int64]>([:])
     /// Keeps log lines whole when slots report at once.
-    private let logLock = Mutex<Void>(())
+    private let logLock = Monitor<Void>(())
 
     init(headers: [(String, String)], parallel: Int, directory: String, maxDownloadSize: Int64? = nil,
          stallTimeout: Double = 0, log: @escaping @Sendable (String) -> Void = { _ in }) {
@@ -57,17 +57,17 @@ final class TarballFetcher: Sendable {
     /// Every URL must answer before anything is downloaded: a HEAD request with status 200 for
     /// http(s), an existing regular file for file://. Returns the total size where known.
     func check(_ urls: [String]) throws -> Int64 {
-        let results = Shared<(total: Int64, problems: [String], kinds: Set<FailureKind>)>((0, [], []))
+        let results = Monitor<(total: Int64, problems: [String], kinds: Set<FailureKind>)>((0, [], []))
         try forEachInParallel(urls, width: parallel) { url in
             do {
                 let size = try self.probe(url)
-                results.mutex.withLock { r in r.total = r.total.addingReportingOverflow(size).overflow ? .max : r.total + size }
+                results.withLock { r in r.total = r.total.addingReportingOverflow(size).overflow ? .max : r.total + size }
             } catch {
                 let kind = FactoryError.kind(of: error) ?? .network
-                results.mutex.withLock { r in r.problems.append("\(url): \(error)"); r.kinds.insert(kind) }
+                results.withLock { r in r.problems.append("\(url): \(error)"); r.kinds.insert(kind) }
             }
         }
-        let (total, problems, kinds) = results.mutex.withLock { ($0.total, $0.problems, $0.kinds) }
+        let (total, problems, kinds) = results.withLock { ($0.total, $0.problems, $0.kinds) }
         if !problems.isEmpty {
             // A missing file:// tarball is the deltas file's fault; any network failure makes it a network one.
             throw FactoryError("\(problems.count) of \(urls.count) tarballs cannot be fetched, nothing was downloaded: "
@@ -79,7 +79,7 @@ final class TarballFetcher: Sendable {
     /// Downloads (http/https) or opens (file) each tarball, extracts it into its own
     /// directory, and returns url → repository path inside that directory.
     func fetchAndExtract(_ urls: [String]) throws -> [String: String] {
-        let repos = Shared<[String: String]>([:])
+        let repos = Monitor<[String: String]>([:])
         let indexed = urls.enumerated().map { (index: $0.offset, url: $0.element) }
         try forEachInParallel(indexed, width: parallel) { index, url in
             let archive: String
@@ -97,10 +97,10 @@ final class TarballFetcher: Sendable {
             }
             if archive != TarballFetcher.filePath(url) { unlink(archive) }
             let repo = try TarballFetcher.locateRepository(in: target, url: url)
-            repos.mutex.withLock { $0[url] = repo }
+            repos.withLock { $0[url] = repo }
             self.log("[\(index + 1)/\(urls.count)] extracted \(url)")
         }
-        return repos.mutex.withLock { $0 }
+        return repos.withLock { $0 }
     }
 
     /// The path of a `file:///absolute` URL; nil for any other scheme.

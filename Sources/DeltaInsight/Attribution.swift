@@ -1,7 +1,6 @@
 import DeltaCompiler
 import DeltaFormat
 import Foundation
-import Synchronization
 
 /// Splits a part's real compressed size among its objects.
 ///
@@ -38,7 +37,7 @@ public enum Attribution {
                     (try $0.sample(in: payload.bytes, limit: sampleLimit),
                      try $0.context(in: payload, limit: ContextCompressor.contextSize))
                 }
-            let results = Mutex([Result<UInt64, any Error>](repeating: .success(0), count: batch.count))
+            let results = Monitor([Result<UInt64, any Error>](repeating: .success(0), count: batch.count))
             DispatchQueue.concurrentPerform(iterations: min(threads, batch.count)) { worker in
                 for i in stride(from: worker, to: batch.count, by: threads) {
                     let result = Result {

@@ -1,10 +1,9 @@
 import DeltaCompiler
 import Foundation
-import Synchronization
 
 /// Shows generation progress on stderr: a bar redrawn in place on a terminal, plain lines
 /// (phases and every 10% of encoding) in CI logs. Events come from the pipeline's threads;
-/// the state they share is in one Mutex.
+/// the state they share is in one Monitor.
 final class ProgressPrinter: Sendable {
     private struct State {
         var phase = ""
@@ -12,7 +11,7 @@ final class ProgressPrinter: Sendable {
         var drewLine = false
     }
     private let terminal = isatty(STDERR_FILENO) != 0
-    private let state = Mutex(State())
+    private let state = Monitor(State())
 
     func handle(_ event: ProgressEvent) {
         state.withLock { s in

@@ -105,8 +105,8 @@ struct CurrentClient {
         XCTAssertEqual(try ostree(client, "ls", "-RCX", commit), try ostree(source, "ls", "-RCX", commit),
                        "listing of \(commit) differs", file: file, line: line)
         let work = try scratch()
-        try ostree(client, "checkout", "-U", commit, work.inner + "/client")
-        try ostree(source, "checkout", "-U", commit, work.inner + "/source")
+        try ostree(client, "checkout", "-U", "--disable-cache", commit, work.inner + "/client")
+        try ostree(source, "checkout", "-U", "--disable-cache", commit, work.inner + "/source")
         let diff = try Harness.run(["diff", "-r", "--no-dereference", work.host + "/source", work.host + "/client"])
         XCTAssertEqual(diff.status, 0, "checkouts differ: \(diff.stdout)", file: file, line: line)
         try? FileManager.default.removeItem(atPath: work.host)

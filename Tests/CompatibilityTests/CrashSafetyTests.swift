@@ -1,7 +1,7 @@
 import DeltaFormat
 import Foundation
-import Synchronization
 import XCTest
+import DeltaCompiler
 
 /// Crash safety of generate-delta and merge-deltas: kill -9 at random moments, two runs of one
 /// pair at once, a full disk and a read-only repository. After each, `deltas/` holds only
@@ -156,7 +156,7 @@ final class CrashSafetyTests: XCTestCase {
             if round < 3 { try? FileManager.default.removeItem(atPath: target) }
             // A third run of another pair shares tmp/: no run may clean up another's staging.
             let commands = [generate(repo, pair), generate(repo, pair), generate(repo, ["--empty", small.v2])]
-            let finished = Mutex([CommandResult?](repeating: nil, count: commands.count))
+            let finished = Monitor([CommandResult?](repeating: nil, count: commands.count))
             DispatchQueue.concurrentPerform(iterations: commands.count) { i in
                 let r = try? Harness.run(commands[i])
                 finished.withLock { $0[i] = r }

@@ -1,4 +1,5 @@
 import Foundation
+import TestUtilities
 import XCTest
 
 /// One case of each documented exit code (DeltaGen's help, README "Exit codes"): 0 a good
@@ -46,19 +47,7 @@ final class ExitCodeTests: XCTestCase {
     func testFetchFailuresAreThree() throws {
         let tarballs = try FleetTarballs.shared()
         let t = tarballs.repo
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p in
-                _ = bind(fd, p, length)
-                return getsockname(fd, p, &length)
-            }
-        }
-        let refused = "http://127.0.0.1:\(UInt16(bigEndian: address.sin_port))/v2.tar"
-        close(fd)  // bound, never listened on: connecting is refused
+        let refused = "http://127.0.0.1:\(refusedLoopbackPort())/v2.tar"
         let server = try HostileHTTPServer(directory: tarballs.dir)
         for (url, text) in [(refused, "connection refused"), (server.url + "missing.tar", "HTTP 404")] {
             let work = try Harness.makeTemporaryDirectory()

@@ -81,12 +81,13 @@ final class ExplainTests: XCTestCase {
 
     func testBadInputGetsOneErrorLine() throws {
         let t = try TestRepo.shared()
+        // A delta the repository does not have, and a malformed name: bad input, exit 2.
         let r = try Harness.run([Harness.deltagen, "explain", "--repo", t.path, "\(t.v1)-\(t.v2)"])
-        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.status, 2)
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
         XCTAssertTrue(r.stderr.hasPrefix("error: "), r.stderr)
         let bad = try Harness.run([Harness.deltagen, "explain", "--repo", t.path, "not-a-delta"])
-        XCTAssertEqual(bad.status, 1)
+        XCTAssertEqual(bad.status, 2)
         XCTAssertTrue(bad.stderr.hasPrefix("error: invalid delta name"), bad.stderr)
     }
 }

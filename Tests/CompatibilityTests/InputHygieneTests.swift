@@ -162,7 +162,7 @@ final class InputFileTests: XCTestCase {
             ]
             for (command, args) in commands {
                 let r = try Harness.run([Harness.deltagen] + args)
-                assertOneLineError(r, contains: path, "\(command) \(label)")
+                assertOneLineError(r, contains: path, "\(command) \(label)", status: 2)
             }
             // merge-deltas reads the earlier stats file for the delta's target, before copying.
             // A missing one is normal there (the first merge), so not among these.
@@ -171,7 +171,7 @@ final class InputFileTests: XCTestCase {
             try FileManager.default.createSymbolicLink(atPath: "\(archive)/\(small.v2).json", withDestinationPath: path)
             let target = try Harness.makeTemporaryDirectory() + "/merged"
             let r = try Harness.run([Harness.deltagen, "merge-deltas", upload, "--repo", target, "--archive", archive])
-            assertOneLineError(r, contains: "\(small.v2).json", "merge-deltas \(label)")
+            assertOneLineError(r, contains: "\(small.v2).json", "merge-deltas \(label)", status: 2)
             XCTAssertFalse(FileManager.default.fileExists(atPath: target), "merge-deltas \(label): repository created")
         }
     }

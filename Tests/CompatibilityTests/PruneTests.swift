@@ -158,12 +158,12 @@ final class PruneTests: XCTestCase {
         let before = try f.state()
         let unknownTag = try Harness.run([Harness.deltagen, "prune", "--repo", f.repo, "--status", f.work + "/status.json",
                                           "--by-tag", "nope", "--targets", f.work + "/targets.json"])
-        XCTAssertEqual(unknownTag.status, 1, unknownTag.stderr)
+        XCTAssertEqual(unknownTag.status, 2, unknownTag.stderr)
         XCTAssertTrue(unknownTag.stderr.hasPrefix("error: "), unknownTag.stderr)
         assertOneLineError(try Harness.run([Harness.deltagen, "prune", "--repo", f.repo, "--keep-from", "7",
-                                            "--targets", f.work + "/targets.json"]), contains: "version 7 has no Target")
+                                            "--targets", f.work + "/targets.json"]), contains: "version 7 has no Target", status: 2)
         assertOneLineError(try Harness.run([Harness.deltagen, "prune", "--repo", f.repo, "--keep-from", "2"]),
-                           contains: "--targets FILE is needed")
+                           contains: "--targets FILE is needed", status: 2)
         XCTAssertEqual(try f.state(), before)
     }
 }

@@ -160,13 +160,13 @@ final class PublishTests: XCTestCase {
     func testPublishRefusesItselfAndAMissingRepository() throws {
         let f = try PublishFixture()
         let itself = try Harness.run([Harness.deltagen, "publish", "--repo", f.source, f.source])
-        assertOneLineError(itself, contains: "is the repository itself")
+        assertOneLineError(itself, contains: "is the repository itself", status: 2)
         let missing = try Harness.run([Harness.deltagen, "publish", "--repo", f.work + "/nope", f.work + "/d"])
-        assertOneLineError(missing, contains: "does not exist")
+        assertOneLineError(missing, contains: "does not exist", status: 2)
         XCTAssertFalse(FileManager.default.fileExists(atPath: f.work + "/d"))
         try Harness.ostree(f.work + "/bare", "init", "--mode=bare-user")
         let bare = try Harness.run([Harness.deltagen, "publish", "--repo", f.work + "/bare", f.work + "/d"])
-        assertOneLineError(bare, contains: "is not an archive-mode repository")
+        assertOneLineError(bare, contains: "is not an archive-mode repository", status: 2)
         XCTAssertFalse(FileManager.default.fileExists(atPath: f.work + "/d"))
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
-import Synchronization
 @_exported import TestUtilities
 import XCTest
+import DeltaCompiler
 
 /// Output of a finished command.
 struct CommandResult {
@@ -150,8 +150,8 @@ enum Stock {
         XCTAssertEqual(try Harness.ostree(client, "rev-parse", commit), commit + "\n", file: file, line: line)
         XCTAssertEqual(try Harness.ostree(client, "ls", "-RCX", commit), try Harness.ostree(source, "ls", "-RCX", commit),
                        "listing of \(commit) differs", file: file, line: line)
-        try Harness.ostree(client, "checkout", "-U", commit, workdir + "/co-client")
-        try Harness.ostree(source, "checkout", "-U", commit, workdir + "/co-source")
+        try Harness.ostree(client, "checkout", "-U", "--disable-cache", commit, workdir + "/co-client")
+        try Harness.ostree(source, "checkout", "-U", "--disable-cache", commit, workdir + "/co-source")
         let diff = try Harness.run(["diff", "-r", "--no-dereference", workdir + "/co-source", workdir + "/co-client"])
         XCTAssertEqual(diff.status, 0, "checkouts differ: \(diff.stdout)", file: file, line: line)
     }
@@ -201,7 +201,7 @@ final class LoopbackProcess {
 
 /// Reads a pipe to its end on its own serial queue; `wait` returns what it read.
 final class PipeReader: Sendable {
-    private let data = Mutex(Data())
+    private let data = Monitor(Data())
     private let done = DispatchSemaphore(value: 0)
 
     init(_ handle: FileHandle) {

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import XCTest
 @testable import DeltaCompiler
 
@@ -17,7 +16,7 @@ final class CoreSlotsTests: XCTestCase {
     /// The order in which steps of `parts`, queued in that order behind a busy slot, run.
     private func runOrder(of parts: [Int], in slots: CoreSlots) -> [Int] {
         let holder = occupy(slots, part: parts[0])
-        let order = Mutex<[Int]>([])
+        let order = Monitor<[Int]>([])
         let done = DispatchGroup()
         for part in parts {
             let before = slots.waitingSteps
@@ -120,7 +119,7 @@ final class CoreSlotsTests: XCTestCase {
 
 /// A flag one thread sets and another polls.
 private final class ManagedAtomicFlag: Sendable {
-    private let value = Mutex(false)
+    private let value = Monitor(false)
     var isSet: Bool { value.withLock { $0 } }
     func set() { value.withLock { $0 = true } }
 }

@@ -3,6 +3,7 @@ import DeltaPlanning
 import Foundation
 import XCTest
 @testable import DeltaFactory
+import DeltaCompiler
 
 /// From a deltas file to the job's plan: which pairs, which tarballs, which remote commits.
 final class JobPlanTests: XCTestCase {
@@ -62,22 +63,22 @@ final class JobPlanTests: XCTestCase {
     func testParallelSlotsRunTogether() throws {
         let started = DispatchGroup()
         for _ in 0..<4 { started.enter() }
-        let seen = Shared<[Int]>([])
+        let seen = Monitor<[Int]>([])
         try forEachInParallel(Array(0..<4), width: 4) { i in
             started.leave()
             XCTAssertEqual(started.wait(timeout: .now() + 20), .success, "slot \(i) ran alone")
-            seen.mutex.withLock { $0.append(i) }
+            seen.withLock { $0.append(i) }
         }
-        XCTAssertEqual(seen.mutex.withLock { $0.sorted() }, [0, 1, 2, 3])
+        XCTAssertEqual(seen.withLock { $0.sorted() }, [0, 1, 2, 3])
     }
 
     func testParallelStopsAtTheFirstError() {
         struct Boom: Error {}
-        let ran = Shared(0)
+        let ran = Monitor(0)
         XCTAssertThrowsError(try forEachInParallel(Array(0..<100), width: 1) { i in
-            ran.mutex.withLock { $0 += 1 }
+            ran.withLock { $0 += 1 }
             if i == 2 { throw Boom() }
         }) { XCTAssertTrue($0 is Boom) }
-        XCTAssertEqual(ran.mutex.withLock { $0 }, 3)
+        XCTAssertEqual(ran.withLock { $0 }, 3)
     }
 }

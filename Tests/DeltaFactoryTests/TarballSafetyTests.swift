@@ -1,5 +1,6 @@
 import DeltaFormat
 import Foundation
+import TestUtilities
 import XCTest
 @testable import DeltaFactory
 
@@ -78,19 +79,7 @@ final class TarballSafetyTests: XCTestCase {
 
     /// A refused connection is a network failure, so ci-job exits 3 for it.
     func testRefusedConnectionIsNetwork() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p in
-                _ = bind(fd, p, length)
-                return getsockname(fd, p, &length)
-            }
-        }
-        let port = UInt16(bigEndian: address.sin_port)
-        close(fd)  // bound, never listened on, now closed: connecting is refused
+        let port = refusedLoopbackPort()
         let fetcher = TarballFetcher(headers: [], parallel: 2, directory: try tempDir(), stallTimeout: 10)
         XCTAssertThrowsError(try fetcher.check(["http://127.0.0.1:\(port)/a.tar"])) { error in
             XCTAssertEqual((error as? FactoryError)?.failureKind, .network, "\(error)")
