@@ -100,6 +100,32 @@ final class CIJobTests: XCTestCase {
                        try Repository(path: work + "/alone/ostree_repo").indexedDeltas(to: v3))
         XCTAssertEqual(try Repository(path: work + "/published").indexedDeltas(to: v3).count, 2)
 
+        // Each job writes explain's report beside its stats. merge-deltas cannot make one
+        // (the published repository has no commits), so it takes each report from the
+        // explain/ uploaded beside the deltas, as the workflow in docs/ci.md uploads them.
+        func report(_ path: String) throws -> [String: Any] {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        }
+        let stats = try XCTUnwrap(JSONSerialization.jsonObject(with: alone) as? [String: [String: [String: Int]]])
+        var shaped: [String] = []
+        for (i, from) in [t.v1, t.v2].enumerated() {
+            let made = try report("\(work)/alone/archive/explain/\(from)-\(t.v3).json")
+            XCTAssertEqual(made["from"] as? String, from)
+            XCTAssertEqual(made["totalSize"] as? Int, stats[t.v3]?[from]?["size"])
+            let upload = "\(work)/upload\(i)"
+            try FileManager.default.createDirectory(atPath: upload, withIntermediateDirectories: false)
+            try FileManager.default.copyItem(atPath: "\(work)/job\(i)/ostree_repo/deltas", toPath: upload + "/deltas")
+            try FileManager.default.copyItem(atPath: "\(work)/job\(i)/archive/explain", toPath: upload + "/explain")
+            shaped.append(upload)
+        }
+        let adopted = try Harness.check([Harness.deltagen, "merge-deltas"] + shaped + ["--repo", work + "/published2",
+                                                                                      "--archive", work + "/archive2"])
+        for from in [t.v1, t.v2] {
+            XCTAssertTrue(adopted.contains("Explained \(from)-\(t.v3) in"), adopted)
+            let copy = try report("\(work)/archive2/explain/\(from)-\(t.v3).json")
+            XCTAssertEqual(copy["totalSize"] as? Int, stats[t.v3]?[from]?["size"])
+        }
+
         // Merging the same uploads again copies nothing and leaves the stats bytes alone.
         let again = try Harness.check([Harness.deltagen, "merge-deltas"] + uploads + ["--repo", work + "/published",
                                                                                      "--archive", work + "/archive"])
