@@ -37,6 +37,7 @@ status=0
 swift test --skip-build --disable-swift-testing 2>&1 | tee .build/test-output.txt || status=$?
 passed=$(grep -c "^Test Case '.*' passed" .build/test-output.txt || true)
 failed=$(grep -c "^Test Case '.*' failed" .build/test-output.txt || true)
+skipped=$(grep -c "^Test Case '.*' skipped" .build/test-output.txt || true)
 
 # The Debian package, a step of its own after the Swift tests: a release build
 # (Scripts/package-deb.sh, in .build-release), installed into a fresh Debian 12 root without
@@ -53,11 +54,6 @@ else
 fi
 echo "Debian package step: $deb in $(( $(date +%s) - deb_start ))s"
 if [ "$deb" = PASS ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
-skipped=$(grep -c "^Test Case '.*' skipped" .build/test-output.txt || true)
-if [ "$skipped" -gt 0 ]; then
-  echo "skipped tests (name: reason):"
-  sed -nE 's/^.*: ([A-Za-z0-9_]+\.[A-Za-z0-9_]+) : Test skipped - (.*)$/  \1: \2/p' .build/test-output.txt
-fi
 
 # ThreadSanitizer over the parallel pipeline: the scheduler, the packer, the compressors
 # and the verifier, in unit tests and in deltagen runs with several jobs (the binary the
@@ -86,5 +82,9 @@ echo "ThreadSanitizer: ${tsan_passed} tests passed, ${tsan_failed} failed, ${tsa
 passed=$((passed + tsan_passed))
 failed=$((failed + tsan_failed))
 
+if [ "$skipped" -gt 0 ]; then
+  echo "skipped tests (name: reason):"
+  sed -nE 's/^.*: ([A-Za-z0-9_]+\.[A-Za-z0-9_]+) : Test skipped - (.*)$/  \1: \2/p' .build/test-output.txt
+fi
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 [ "$failed" -eq 0 ] && [ "$status" -eq 0 ] && [ "$tsan_status" -eq 0 ] && [ "$tsan_reports" -eq 0 ]
