@@ -26,7 +26,9 @@ struct Explain: ParsableCommand {
             Advice: for changed compressed streams (gzip and xz; zstd and bzip2 are counted but \
             not measured), both versions are decompressed, diffed as deltagen would diff them, \
             and compressed as a part is; the figure printed is what those files would cost if \
-            the image shipped them uncompressed. Kernel images are listed with their cost.
+            the image shipped them uncompressed. A file over 64 MiB is not measured, and an \
+            object over 4 MiB is weighed on eight slices of it, so memory stays bounded. \
+            Kernel images are listed with their cost.
 
             --json prints the whole report, every object included, as one JSON object. --svg \
             writes a bar chart of the same figures.
