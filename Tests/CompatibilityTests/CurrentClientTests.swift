@@ -95,6 +95,38 @@ final class CurrentClientTests: XCTestCase {
         print("current client: \(client.version)")
     }
 
+    /// Patches from the second bsdiff search alone (a debug hook forces it): applied offline,
+    /// and pulled from a server holding only the delta.
+    func testCoverSearchPatchesApplyAndPullWithCurrentClient() throws {
+        let t = try TestRepo.shared()
+        let src = try source("cover", main: t.v2)
+        let r = try Harness.run([Harness.deltagen, "generate-delta", "--quiet", "--repo", src.host,
+                                 "--min-fallback-size", "0", t.v1, t.v2],
+                                environment: ["DELTAGEN_TEST_BSDIFF_SEARCH": "cover"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        try applyOffline(src, t.v1, t.v2)
+        try pullDeltaOnly(src, t.v1, t.v2)
+    }
+
+    /// The delta indexes deltagen writes itself (merge-deltas refreshes them), read by the
+    /// current client: it fetches the index of TO and pulls through the delta.
+    func testIndexesDeltagenWritesGuideTheCurrentClient() throws {
+        let t = try TestRepo.shared()
+        let src = try source("indexed", main: t.v2)
+        try deltagen(src.host, ["--min-fallback-size", "0", t.v1, t.v2])
+        try Harness.check([Harness.deltagen, "merge-deltas", src.host, "--repo", src.host, "--archive", work.host + "/archive"])
+        let http = try LoggingHTTPServer(directory: src.host)
+        let repo = work.inner + "/client-indexed"
+        try client.ostree(repo, "init", "--mode=bare-user")
+        try client.ostree(repo, "pull-local", src.inner, t.v1)
+        try client.ostree(repo, "remote", "add", "--no-gpg-verify", "origin", http.url)
+        try client.ostree(repo, "pull", "--require-static-deltas", "origin", "main")
+        try client.assertHolds(client: repo, source: src.inner, commit: t.v2)
+        let index = "/" + name(nil, t.v2).indexRelativePath
+        XCTAssertTrue(http.requests().contains { $0.status == 200 && $0.path == index },
+                      "the client did not read \(index): \(http.requests().map(\.path))")
+    }
+
     func testDeltagenFromToDeltaPullsFromDeltaOnlyServer() throws {
         let t = try TestRepo.shared()
         let src = try source("fromto", main: t.v2)
