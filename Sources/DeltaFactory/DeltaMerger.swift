@@ -1,5 +1,6 @@
 import DeltaCompiler
 import DeltaFormat
+import DeltaInsight
 import DeltaPlanning
 import Foundation
 import OSTreeRepo
@@ -19,7 +20,7 @@ public struct DeltaMerger {
 
     /// Merges, and reports each step's line through `output`.
     public func run(output: (String) -> Void) throws {
-        var found: [(name: DeltaName, source: String, dir: String, inspection: DeltaInspection)] = []
+        var found: [(name: DeltaName, source: String, inspection: DeltaInspection, report: ExplainReport?)] = []
         for dir in directories {
             for (name, source) in try DeltaMerger.deltas(in: dir) {
                 let location = DeltaLocation(superblockPath: "\(source)/superblock")
@@ -34,7 +35,9 @@ public struct DeltaMerger {
                    try !DeltaMerger.sameFiles(earlier.source, source) {
                     throw FactoryError("delta \(name) differs between \(earlier.source) and \(source)")
                 }
-                found.append((name, source, dir, inspection))
+                // An uploaded explain report is checked here too, before anything is copied.
+                let report = try ExplainReports.uploaded(in: dir, for: name, totalBytes: inspection.totalSize)
+                found.append((name, source, inspection, report))
             }
         }
         guard !found.isEmpty else { throw FactoryError("no deltas found in \(directories.joined(separator: ", "))") }
@@ -55,26 +58,22 @@ public struct DeltaMerger {
         }
         output("Merged \(Set(found.map(\.name)).count) deltas into \(repo) (\(copied) copied, the rest already there)")
         for name in Set(found.map(\.name)).sorted(by: { $0.description < $1.description }) {
-            let copies = found.filter { $0.name == name }
-            try explain(name, dirs: copies.map(\.dir), totalBytes: copies[0].inspection.totalSize, in: target, output: output)
+            try explain(name, uploaded: found.first { $0.name == name && $0.report != nil }?.report, in: target, output: output)
         }
         try Publishing.finish(target, stats: files, archive: archive, lock: lock, output: output)
     }
 
     /// The explain report of a merged delta: made here when the repository holds its
-    /// commits, else taken from the `explain/` directory a fan-out job uploaded beside its
-    /// `deltas/`.
-    private func explain(_ name: DeltaName, dirs: [String], totalBytes: UInt64, in target: Repository,
+    /// commits, else the one a fan-out job uploaded in `explain/` beside its `deltas/`.
+    private func explain(_ name: DeltaName, uploaded: ExplainReport?, in target: Repository,
                          output: (String) -> Void) throws {
         if try ([name.to] + (name.from.map { [$0] } ?? [])).allSatisfy({ try target.hasCommit($0) }) {
             output("Explained \(name) in \(try ExplainReports.write(name, repo: target, archive: archive))")
             return
         }
-        for dir in dirs {
-            if let path = try ExplainReports.adopt(from: dir, for: name, totalBytes: totalBytes, archive: archive) {
-                output("Explained \(name) in \(path) (from \(dir))")
-                return
-            }
+        if let uploaded {
+            output("Explained \(name) in \(try ExplainReports.store(uploaded, for: name, archive: archive)) (uploaded)")
+            return
         }
         output("No explain report for \(name): \(repo) lacks its commits, and no input has explain/\(name).json")
     }

@@ -23,11 +23,10 @@ public enum ExplainReports {
         return try store(report, for: name, archive: archive)
     }
 
-    /// A report a fan-out job wrote (`<dir>/explain/<name>.json`), when `dir` has one. It
-    /// came over the network as a CI artifact, so it is decoded, checked against the delta
-    /// it claims to explain, and written anew rather than copied.
-    public static func adopt(from dir: String, for name: DeltaName, totalBytes: UInt64,
-                             archive: String) throws -> String? {
+    /// The report a fan-out job wrote (`<dir>/explain/<name>.json`), when `dir` has one. It
+    /// came over the network as a CI artifact, so it is decoded and checked against the delta
+    /// it claims to explain, and `store` later writes it anew rather than copying it.
+    public static func uploaded(in dir: String, for name: DeltaName, totalBytes: UInt64) throws -> ExplainReport? {
         let source = "\(dir)/explain/\(name.description).json"
         guard FileManager.default.fileExists(atPath: source) else { return nil }
         let report: ExplainReport
@@ -39,10 +38,11 @@ public enum ExplainReports {
         guard report.from == name.from?.hex, report.to == name.to.hex, report.totalSize == totalBytes else {
             throw FactoryError("\(source) does not explain delta \(name) as it is (\(totalBytes) bytes)")
         }
-        return try store(report, for: name, archive: archive)
+        return report
     }
 
-    private static func store(_ report: ExplainReport, for name: DeltaName, archive: String) throws -> String {
+    /// Writes `report` to `archive/explain/` through a temporary file; returns the path.
+    public static func store(_ report: ExplainReport, for name: DeltaName, archive: String) throws -> String {
         let path = path(for: name, archive: archive)
         do {
             try FileManager.default.createDirectory(atPath: "\(archive)/explain", withIntermediateDirectories: true)

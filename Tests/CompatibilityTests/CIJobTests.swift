@@ -125,6 +125,18 @@ final class CIJobTests: XCTestCase {
             let copy = try report("\(work)/archive2/explain/\(from)-\(t.v3).json")
             XCTAssertEqual(copy["totalSize"] as? Int, stats[t.v3]?[from]?["size"])
         }
+        // An upload is hostile: a report that does not explain its delta stops the merge
+        // before anything is copied.
+        let forged = "\(shaped[0])/explain/" + (try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: shaped[0] + "/explain").first))
+        var tampered = try report(forged)
+        tampered["totalSize"] = 1
+        try JSONSerialization.data(withJSONObject: tampered).write(to: URL(fileURLWithPath: forged))
+        let refused = try Harness.run([Harness.deltagen, "merge-deltas"] + shaped + ["--repo", work + "/published3",
+                                                                                    "--archive", work + "/archive3"])
+        XCTAssertEqual(refused.status, 2, refused.stderr)
+        XCTAssertEqual(refused.errorOutput.split(separator: "\n").count, 1, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("does not explain delta"), refused.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: work + "/published3"))
 
         // Merging the same uploads again copies nothing and leaves the stats bytes alone.
         let again = try Harness.check([Harness.deltagen, "merge-deltas"] + uploads + ["--repo", work + "/published",
