@@ -156,7 +156,7 @@ public struct CIJobRunner {
                 if let existing = Publishing.verified(location, repo: repo) {
                     output("\(label): exists and verifies, kept")
                     stats[from: name.from!, to: name.to] = Publishing.statsEntry(existing)
-                    try explain(name, label: label, repo: repo, archive: archive)
+                    try explain(name, label: label, repo: repo, archive: archive, kept: existing.totalSize)
                     continue
                 }
                 output("\(label): exists but does not verify, regenerating")
@@ -178,8 +178,14 @@ public struct CIJobRunner {
         return stats
     }
 
-    private func explain(_ name: DeltaName, label: String, repo: Repository, archive: String) throws {
+    /// A kept delta keeps its report when the one in `archive` still explains it: a rerun
+    /// does not explain every earlier delta again.
+    private func explain(_ name: DeltaName, label: String, repo: Repository, archive: String,
+                         kept totalSize: UInt64? = nil) throws {
         guard settings.explain else { return }
+        if let totalSize, (try? ExplainReports.stored(in: archive, for: name, totalBytes: totalSize)) != nil {
+            return
+        }
         output("\(label): explained in \(try ExplainReports.write(name, repo: repo, archive: archive))")
     }
 }

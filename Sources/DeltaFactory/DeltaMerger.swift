@@ -36,7 +36,7 @@ public struct DeltaMerger {
                     throw FactoryError("delta \(name) differs between \(earlier.source) and \(source)")
                 }
                 // An uploaded explain report is checked here too, before anything is copied.
-                let report = try ExplainReports.uploaded(in: dir, for: name, totalBytes: inspection.totalSize)
+                let report = try ExplainReports.stored(in: dir, for: name, totalBytes: inspection.totalSize)
                 found.append((name, source, inspection, report))
             }
         }

@@ -23,10 +23,11 @@ public enum ExplainReports {
         return try store(report, for: name, archive: archive)
     }
 
-    /// The report a fan-out job wrote (`<dir>/explain/<name>.json`), when `dir` has one. It
-    /// came over the network as a CI artifact, so it is decoded and checked against the delta
-    /// it claims to explain, and `store` later writes it anew rather than copying it.
-    public static func uploaded(in dir: String, for name: DeltaName, totalBytes: UInt64) throws -> ExplainReport? {
+    /// The report in `<dir>/explain/<name>.json`, when there is one: a fan-out job's upload,
+    /// or an earlier run's in the archive. An upload came over the network as a CI artifact,
+    /// so it is decoded and checked against the delta it claims to explain, and `store`
+    /// writes it anew rather than copying it.
+    public static func stored(in dir: String, for name: DeltaName, totalBytes: UInt64) throws -> ExplainReport? {
         let source = "\(dir)/explain/\(name.description).json"
         guard FileManager.default.fileExists(atPath: source) else { return nil }
         let report: ExplainReport
